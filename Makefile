@@ -1,0 +1,82 @@
+# lvs.cluster: `make demo` to see a cluster, `make test` to prove it.
+# Controller: Python 3.12 (ansible-core 2.21 needs >= 3.12); guests use Debian's python3.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+            $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) /usr/bin/python3.12; do \
+            command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
+                 openssh-client curl
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
+export PY_COLORS := 0
+export ANSIBLE_FORCE_COLOR := 0
+
+.PHONY: help deps host-deps venv collections image lint unit kernel molecule test demo \
+        bench build down-all clean
+
+help:
+	@echo "make demo   - from nothing: host packages, .venv, guest image, web lab, site.yml"
+	@echo "make test   - lint, unit tests, kernel tests in a lab guest, molecule test --all"
+	@echo "make bench  - benchmarks under bench/ (figures, not asserts)"
+	@echo "make build  - the lvs.cluster collection tarball"
+
+deps: host-deps venv collections
+
+host-deps:
+	@missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing host packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.12 not found: install it or set PYTHON=..."; exit 1; }
+	@echo "creating $(VENV) with $(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -e . 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -c "import ansible, molecule, testinfra, lvslab" && touch $@
+
+collections:
+	@mkdir -p collections/ansible_collections/lvs
+	@ln -sfn ../../.. collections/ansible_collections/lvs/cluster
+
+image: deps
+	lvslab image
+
+lint: deps
+	ruff check .
+	ruff format --check lvslab bench tests plugins
+	yamllint -s .
+	ansible-lint
+
+unit: deps
+	pytest -q tests/unit
+
+kernel: image
+	pytest -q tests/kernel
+
+molecule: image
+	molecule test --all
+
+test: lint unit kernel molecule
+
+demo: image
+	@bash bench/demo.sh
+
+bench: image
+	python bench/lab_boot.py
+	@if [ -f bench/ipvs_apply.py ]; then python bench/ipvs_apply.py; fi
+
+build: deps
+	ansible-galaxy collection build --force --output-path build
+
+down-all:
+	@for lab in $$(ls /var/lib/lvslab/labs 2>/dev/null); do lvslab down --name $$lab; done
+
+clean: down-all
+	rm -rf $(VENV) collections build .pytest_cache .ruff_cache

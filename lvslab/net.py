@@ -1,0 +1,132 @@
+"""The lab's private network: one namespace with a bridge per segment, a tap per guest
+NIC, and a client namespace behind the lab router.
+
+    client ns (203.0.113.10-30) --veth-- lab ns (router) --br-front-- guests' eth0
+                                                         --br-back--- guests' eth1
+
+The lab namespace routes between the client side and the segments that have a gateway
+(like an upstream router); it holds a management address on the other segments but
+does not forward to them. The root namespace holds no lab address, so two labs with
+the same ranges coexist.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+
+from . import LabError
+from .topology import Guest, Topology
+
+CLIENT_NETWORK = ipaddress.ip_network("203.0.113.0/24")
+CLIENT_ROUTER = "203.0.113.1"
+CLIENT_ADDRESSES = [f"203.0.113.{i}" for i in range(10, 31)]  # .10 is the primary
+
+
+def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, check=check, capture_output=True, text=True, **kw)
+    except subprocess.CalledProcessError as exc:
+        raise LabError(f"{' '.join(cmd)}: {exc.stderr.strip()}") from exc
+
+
+def namespaces() -> set[str]:
+    out = run(["ip", "netns", "list"]).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def ns_pids(ns: str) -> list[int]:
+    out = run(["ip", "netns", "pids", ns], check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def bridge_name(segment: str) -> str:
+    return f"br-{segment}"[:15]
+
+
+def tap_name(guest: Guest, nic_index: int) -> str:
+    return f"tap{guest.index}n{nic_index}"
+
+
+def mac(guest: Guest, nic_index: int) -> str:
+    return f"02:4c:56:00:{guest.index:02x}:{nic_index:02x}"
+
+
+def management_address(segment: dict) -> str:
+    """The lab router's address on a segment: its gateway, else the last host address."""
+    if segment.get("gateway"):
+        return segment["gateway"]
+    net = ipaddress.ip_network(segment["network"])
+    return str(net.broadcast_address - 1)
+
+
+def _batch(ns: str, lines: list[str]) -> None:
+    proc = subprocess.run(
+        ["ip", "-n", ns, "-batch", "-"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        raise LabError(f"network setup in {ns} failed: {proc.stderr.strip()}")
+
+
+def _sysctl(ns: str, settings: dict[str, str]) -> None:
+    args = [f"{k}={v}" for k, v in settings.items()]
+    run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", *args])
+
+
+def create(ns: str, client_ns: str, topo: Topology) -> None:
+    for name in (ns, client_ns):
+        run(["ip", "netns", "add", name])
+    lines = ["link set lo up"]
+    for seg_name, seg in topo.segments.items():
+        br = bridge_name(seg_name)
+        prefix = ipaddress.ip_network(seg["network"]).prefixlen
+        lines += [
+            # no STP, no snooping: VRRP and sync-daemon multicast must just flood
+            f"link add {br} type bridge stp_state 0 mcast_snooping 0 forward_delay 0",
+            f"addr add {management_address(seg)}/{prefix} dev {br}",
+            f"link set {br} up",
+        ]
+    for guest in topo.guests:
+        for nic in guest.nics:
+            tap = tap_name(guest, nic.index)
+            lines += [
+                f"tuntap add {tap} mode tap",
+                f"link set {tap} master {bridge_name(nic.segment)}",
+                f"link set {tap} up",
+            ]
+    lines += [
+        f"link add rt-client type veth peer name cl0 netns {client_ns}",
+        f"addr add {CLIENT_ROUTER}/{CLIENT_NETWORK.prefixlen} dev rt-client",
+        "link set rt-client up",
+    ]
+    # segments without a gateway are private: the client side never reaches them
+    lines += [
+        f"rule add iif rt-client to {seg['network']} prohibit priority 100"
+        for seg in topo.segments.values()
+        if not seg.get("gateway")
+    ]
+    _batch(ns, lines)
+    client = ["link set lo up", "link set cl0 up"]
+    client += [f"addr add {a}/{CLIENT_NETWORK.prefixlen} dev cl0" for a in CLIENT_ADDRESSES]
+    client += [f"route add default via {CLIENT_ROUTER}"]
+    _batch(client_ns, client)
+    # the lab router forwards; DR and TUN replies come from VIPs it did not route to
+    _sysctl(
+        ns,
+        {
+            "net.ipv4.ip_forward": "1",
+            "net.ipv4.conf.all.rp_filter": "0",
+            "net.ipv4.conf.default.rp_filter": "0",
+        },
+    )
+
+
+def destroy(*names: str) -> None:
+    """Delete namespaces; their bridges, taps and veths go with them."""
+    present = namespaces()
+    for name in names:
+        if name in present:
+            run(["ip", "netns", "del", name])
