@@ -61,7 +61,7 @@ kernel: image
 	pytest -q tests/kernel
 
 molecule: image
-	molecule test --all
+	MOLECULE_GLOB="molecule/*/molecule.yml" molecule test --all
 
 test: lint unit kernel molecule
 

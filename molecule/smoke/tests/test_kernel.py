@@ -35,13 +35,14 @@ def test_module_loads(host, module):
 def test_every_scheduler_serves_a_service(host, sched):
     # the scheduler is really usable: the kernel accepts a service with it
     vip = "192.0.2.200:80"
-    host.run(f"ipvsadm -D -t {vip}")
+    # ipvsadm exits 255 on "No such service", which the ssh backend reads as a lost link
+    host.run(f"ipvsadm -D -t {vip} || true")
     try:
         host.run_test(f"ipvsadm -A -t {vip} -s {sched}")
         out = host.check_output("ipvsadm -Ln")
         assert f"TCP  {vip} {sched}" in out
     finally:
-        host.run(f"ipvsadm -D -t {vip}")
+        host.run(f"ipvsadm -D -t {vip} || true")
 
 
 def test_ipvsadm_lists_the_table(host):
