@@ -101,8 +101,13 @@ def _alive(pgid: int | None) -> bool:
 # ---------------------------------------------------------------- up / down
 
 
-def up(profile: str, name: str) -> None:
-    topo = topology.load(profile)  # validates the profile before anything is touched
+def up(profile: str, name: str) -> float | None:
+    """Boot the lab; returns seconds to ssh-ready, or None if it was already up."""
+    return up_topology(topology.load(profile), name)  # validates before touching anything
+
+
+def up_topology(topo: Topology, name: str) -> float | None:
+    profile = topo.profile
     missing = [t for t in HOST_TOOLS if shutil.which(t) is None]
     if missing:
         raise LabError(f"missing host tools: {', '.join(missing)} (run `make deps`)")
@@ -111,14 +116,17 @@ def up(profile: str, name: str) -> None:
             state = _load(name)
         except (LabError, json.JSONDecodeError):
             state = None
-        if state and all(_alive(g.get("pgid")) for g in state["guests"].values()):
+        # an interrupted `up` leaves guests "booting": those remains are cleared below
+        if state and not any(g["state"] == "booting" for g in state["guests"].values()):
             if state["profile"] != profile:
                 raise LabError(
                     f"lab {name!r} is up with profile {state['profile']!r}; "
                     f"take it down first or choose another --name"
                 )
-            print(f"lab {name!r} ({profile}) is already up; nothing changed")
-            return
+            down_guests = [g for g, v in state["guests"].items() if not _alive(v["pgid"])]
+            note = f" ({', '.join(down_guests)} not running: lvslab start)" if down_guests else ""
+            print(f"lab {name!r} ({profile}) is already up; nothing changed{note}")
+            return None
         print(f"lab {name!r}: clearing the remains of an earlier run")
         down(name, quiet=True)
     img = image.build()
@@ -163,6 +171,7 @@ def up(profile: str, name: str) -> None:
     print(f"lab {name!r} ({profile}) is up: {len(topo.guests)} guests ssh-ready in {took:.1f} s")
     print(f"  ansible-playbook -i inventory/{profile} -i {run_dir}/inventory.yml site.yml")
     print(f"  lvslab ssh --name {name} {topo.guests[0].name}    lvslab down --name {name}")
+    return took
 
 
 def down(name: str, quiet: bool = False) -> None:

@@ -1,6 +1,11 @@
 """The lab itself, as the kernel tests and scenarios rely on it."""
 
+import json
+import os
+import signal
 import subprocess
+import time
+from pathlib import Path
 
 
 def test_guest_has_the_inventory_addresses(lab):
@@ -21,3 +26,93 @@ def test_module_utils_import_in_the_guest(lab):
         "import ansible_collections.lvs.cluster.plugins.module_utils as m; print(m.__name__)"
     ).stdout
     assert "module_utils" in out
+
+
+def test_stop_and_start_keep_the_guest_disk(lab):
+    lab.ssh("echo kept > /root/marker && sync")
+    subprocess.run(["lvslab", "stop", "--name", lab.name, "dir1"], check=True)
+    assert (
+        json.loads(_lvslab("status", "--json", "--name", lab.name))["guests"]["dir1"]["state"]
+        == "stopped"
+    )
+    subprocess.run(["lvslab", "start", "--name", lab.name, "dir1"], check=True)
+    assert lab.ssh("cat /root/marker").stdout.strip() == "kept"
+
+
+def test_crash_is_a_power_cut_and_start_recovers(lab):
+    subprocess.run(["lvslab", "crash", "--name", lab.name, "dir1"], check=True)
+    status = json.loads(_lvslab("status", "--json", "--name", lab.name))
+    assert status["guests"]["dir1"]["state"] == "crashed"
+    assert lab.ssh("true", check=False, timeout=30).returncode != 0
+    subprocess.run(["lvslab", "start", "--name", lab.name, "dir1"], check=True)
+    assert lab.ssh("systemctl is-system-running --wait", check=False).stdout.strip() in (
+        "running",
+        "degraded",
+    )
+    assert lab.ssh("hostname").stdout.strip() == "dir1"
+
+
+def test_bad_input_is_refused_and_changes_nothing(lab):
+    before = _lab_traces()
+    for args, message in (
+        (["up", "no-such-profile", "--name", "bad"], "unknown topology profile"),
+        (["ssh", "--name", lab.name, "nosuchguest", "--", "true"], "no guest 'nosuchguest'"),
+        (["crash", "--name", "nosuchlab", "dir1"], "is not up"),
+    ):
+        proc = subprocess.run(["lvslab", *args], capture_output=True, text=True)
+        assert proc.returncode == 2, args
+        assert message in proc.stderr, proc.stderr
+    assert _lab_traces() == before
+
+
+def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
+    name = "lifecycle"
+    subprocess.run(["lvslab", "down", "--name", name], capture_output=True)
+    # kill `lvslab up` while its guest boots: namespace, tap and process are left over
+    proc = subprocess.Popen(
+        ["lvslab", "up", "smoke", "--name", name], stdout=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while (
+        time.monotonic() < deadline
+        and not Path(f"/var/lib/lvslab/labs/{name}/dir1.console").exists()
+    ):
+        time.sleep(0.1)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert f"lvslab-{name}" in _namespaces()
+    # two labs with the same address ranges coexist
+    up = subprocess.run(
+        ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
+    )
+    assert "clearing the remains" in up.stdout
+    assert {f"lvslab-{name}", f"lvslab-{lab.name}"} <= _namespaces()
+    again = subprocess.run(
+        ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
+    )
+    assert "already up" in again.stdout
+    subprocess.run(["lvslab", "crash", "--name", name, "dir1"], check=True)
+    subprocess.run(["lvslab", "down", "--name", name], check=True)
+    assert not {f"lvslab-{name}", f"lvslab-{name}-client"} & _namespaces()
+    assert not Path(f"/var/lib/lvslab/labs/{name}").exists()
+    leftovers = subprocess.run(
+        ["pgrep", "-f", f"uml_dir=/var/lib/lvslab/labs/{name}"], capture_output=True, text=True
+    ).stdout
+    assert leftovers == ""
+    assert f"lvslab-{lab.name}" in _namespaces()  # the other lab is untouched
+
+
+def _lvslab(*args: str) -> str:
+    return subprocess.run(["lvslab", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _namespaces() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def _lab_traces() -> tuple:
+    labs = sorted(os.listdir("/var/lib/lvslab/labs"))
+    return (_namespaces(), labs)
+
