@@ -66,7 +66,7 @@ molecule: image
 test: lint unit kernel molecule
 
 demo: image
-	@bash bench/demo.sh
+	python -m lvslab.demo
 
 bench: image
 	python bench/lab_boot.py

@@ -414,6 +414,8 @@ def _write_connection(state: dict, img: Path) -> None:
         f"  StrictHostKeyChecking no\n  UserKnownHostsFile {run_dir}/known_hosts\n"
         f"  ProxyCommand ip netns exec {state['netns']} nc %h %p\n"
         f"  ConnectTimeout 10\n  LogLevel ERROR\n  ServerAliveInterval 5\n"
+        # labs share addresses: connection sharing must never cross from one to another
+        f"  ControlMaster auto\n  ControlPath {run_dir}/cp-%C\n  ControlPersist 60s\n"
     )
     # only connection settings: the topology stays in inventory/<profile>
     (run_dir / "inventory.yml").write_text(
@@ -422,6 +424,7 @@ def _write_connection(state: dict, img: Path) -> None:
         f"    ansible_ssh_private_key_file: {key}\n"
         f"    ansible_ssh_common_args: -F {run_dir}/ssh_config\n"
         "    ansible_python_interpreter: /usr/bin/python3\n"
+        f"    ansible_control_path_dir: {run_dir}/cp\n"
     )
 
 

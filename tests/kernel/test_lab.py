@@ -1,5 +1,6 @@
 """The lab itself, as the kernel tests and scenarios rely on it."""
 
+import base64
 import json
 import os
 import signal
@@ -88,6 +89,37 @@ def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
     )
     assert "clearing the remains" in up.stdout
     assert {f"lvslab-{name}", f"lvslab-{lab.name}"} <= _namespaces()
+    # same addresses, separate guests: ssh and Ansible each reach their own lab's dir1
+    other = json.loads(_lvslab("status", "--json", "--name", name))
+    boot_ids = set()
+    for state in (lab.state, other):
+        via_ssh = subprocess.run(
+            ["ssh", "-F", state["ssh_config"], "dir1", "cat /proc/sys/kernel/random/boot_id"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        via_ansible = subprocess.run(
+            [
+                "ansible",
+                "dir1",
+                "-i",
+                "inventory/smoke",
+                "-i",
+                state["inventory"],
+                "-m",
+                "ansible.builtin.slurp",
+                "-a",
+                "src=/proc/sys/kernel/random/boot_id",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parents[2],
+        ).stdout
+        assert base64.b64encode(f"{via_ssh}\n".encode()).decode() in via_ansible
+        boot_ids.add(via_ssh)
+    assert len(boot_ids) == 2
     again = subprocess.run(
         ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
     )
@@ -115,4 +147,3 @@ def _namespaces() -> set[str]:
 def _lab_traces() -> tuple:
     labs = sorted(os.listdir("/var/lib/lvslab/labs"))
     return (_namespaces(), labs)
-
