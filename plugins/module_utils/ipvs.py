@@ -436,6 +436,10 @@ class IPVS:
     """The live IPVS table of this host (this network namespace)."""
 
     def __init__(self, load: bool = True):
+        # asking the genl controller for "IPVS" makes the kernel load ip_vs on its own,
+        # so without leave to load, look first (/proc/net/ip_vs exists once it is loaded)
+        if not load and not os.path.exists("/proc/net/ip_vs"):
+            raise IPVSUnavailable("the ip_vs kernel module is not loaded")
         try:
             self.nl = GenlSocket(GENL_NAME)
         except NetlinkError as exc:

@@ -293,6 +293,27 @@ def parse_daemons(items: list) -> list[tuple[SyncDaemon, str]]:
     return out
 
 
+def with_kernel_defaults(daemon: SyncDaemon, mtu: int | None) -> SyncDaemon:
+    """The daemon as the kernel will report it once started (start_sync_thread()).
+
+    Without the interface's MTU the default maxlen is unknown and stays None.
+    """
+    out = SyncDaemon(**daemon.__dict__)
+    if out.mcast_group is None:
+        out.mcast_group = "224.0.0.81"
+    out.mcast_port = out.mcast_port or 8848
+    out.mcast_ttl = out.mcast_ttl or 1
+    hlen = 48 if ":" in out.mcast_group else 28  # IP + UDP headers
+    if out.sync_maxlen:
+        out.sync_maxlen = min(max(out.sync_maxlen, 1024 if out.role == "backup" else 1),
+                              65535 - hlen)
+    elif out.role == "master":
+        out.sync_maxlen = 1500 - hlen
+    elif mtu is not None:
+        out.sync_maxlen = min(max(mtu, 1500), 65535) - hlen
+    return out
+
+
 def daemon_matches(have: SyncDaemon, want: SyncDaemon) -> bool:
     """Running daemon fits the declaration; options not declared keep kernel defaults."""
     if (have.interface, have.syncid) != (want.interface, want.syncid):

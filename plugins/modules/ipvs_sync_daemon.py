@@ -122,7 +122,16 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import (
     InvalidInput,
     daemon_matches,
     parse_daemons,
+    with_kernel_defaults,
 )
+
+
+def interface_mtu(name):
+    try:
+        with open(f"/sys/class/net/{name}/mtu") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return None
 
 
 def render(daemons):
@@ -153,6 +162,9 @@ def main():
     steps = []  # (verb, daemon)
     after = dict(current)
     for want, state in desired:
+        if state == "present":
+            # compare and predict with the values the kernel fills in for omitted options
+            want = with_kernel_defaults(want, interface_mtu(want.interface))
         have = current.get(want.role)
         if have is not None and (state == "absent" or not daemon_matches(have, want)):
             steps.append(("stop", have))

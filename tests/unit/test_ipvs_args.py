@@ -6,6 +6,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import (
     daemon_matches,
     parse_daemons,
     parse_services,
+    with_kernel_defaults,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
     AF_INET6,
@@ -162,3 +163,22 @@ def test_daemon_match_ignores_undeclared_kernel_defaults():
     want.mcast_ttl = 2
     assert not daemon_matches(running, want)
     assert (gone.role, state) == ("backup", "absent")
+
+
+@pytest.mark.parametrize(("item", "mtu", "expected"), [
+    ({"role": "master", "interface": "eth1"}, 9000, (1472, "224.0.0.81", 8848, 1)),
+    ({"role": "backup", "interface": "eth1"}, 9000, (8972, "224.0.0.81", 8848, 1)),
+    ({"role": "backup", "interface": "eth1"}, 1400, (1472, "224.0.0.81", 8848, 1)),
+    ({"role": "backup", "interface": "eth1", "mcast_group": "ff02::81"}, 1500,
+     (1452, "ff02::81", 8848, 1)),
+    ({"role": "backup", "interface": "eth1", "sync_maxlen": 500}, 1500,
+     (1024, "224.0.0.81", 8848, 1)),
+    ({"role": "master", "interface": "eth1", "sync_maxlen": 500, "mcast_port": 9000,
+      "mcast_ttl": 3}, None, (500, "224.0.0.81", 9000, 3)),
+    ({"role": "backup", "interface": "eth1"}, None, (None, "224.0.0.81", 8848, 1)),
+])
+def test_daemon_kernel_defaults(item, mtu, expected):
+    ((daemon, _),) = parse_daemons([item])
+    filled = with_kernel_defaults(daemon, mtu)
+    assert (filled.sync_maxlen, filled.mcast_group, filled.mcast_port,
+            filled.mcast_ttl) == expected
