@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: this collection's IPVS code against ipvsadm, in a lab guest.
+
+Run from the checkout:  bench/ipvs_apply.py [--lab NAME] [--guest dir1] [--services 1000]
+It boots the smoke lab as NAME if none of that name is up (and takes it down after), copies
+plugins/module_utils and this file into the guest, runs the in-process measurements there
+(`--in-guest`), then the same changes through `ansible-playbook` with lvs.cluster.ipvs, and
+prints a table. Every measured table is checked against `ipvsadm -Sn` before it counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+GUEST_DIR = "/var/tmp/lvs-bench"
+DESTS = 10
+
+
+def service_address(i: int) -> str:
+    return f"10.{100 + i // 250}.{i % 250}.1"
+
+
+def declared(n: int, weight_of=lambda i, d: 1 + d % 5) -> list[dict]:
+    return [{"address": service_address(i), "port": 80, "scheduler": "wrr",
+             "destinations": [{"address": f"172.16.{i % 250}.{d + 1}",
+                               "weight": weight_of(i, d)} for d in range(DESTS)]}
+            for i in range(n)]
+
+
+def restore_text(n: int) -> str:
+    lines = []
+    for svc in declared(n):
+        vip = f"{svc['address']}:80"
+        lines.append(f"-A -t {vip} -s wrr")
+        lines += [f"-a -t {vip} -r {d['address']}:80 -g -w {d['weight']}"
+                  for d in svc["destinations"]]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- in the guest
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def sh(cmd: str, stdin: str | None = None) -> str:
+    return subprocess.run(cmd, shell=True, input=stdin, text=True, capture_output=True,
+                          check=True).stdout
+
+
+def in_guest(n: int) -> dict:
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import IPVS
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import parse_services
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import render
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_plan import plan
+
+    def reconcile(services, purge=False):
+        """What the module does: read, plan, apply; returns (operations, failures)."""
+        desired = parse_services(services)
+        with IPVS() as conn:
+            if purge:
+                current = conn.services()
+            else:
+                current = [s for s in conn.get_services([s for s, _ in desired]).values() if s]
+            todo = plan(current, desired, purge=purge)
+            result = conn.apply(todo.ops) if todo.ops else None
+        assert result is None or result.ok, result.failed[:3]
+        return len(todo.ops)
+
+    out = {}
+    full = declared(n)
+    expected = render([s for s, _ in parse_services(full)])
+    text = restore_text(n)
+
+    sh("ipvsadm -C")
+    out["ipvsadm_restore"], _ = timed(lambda: sh("ipvsadm-restore", text))
+    assert sh("ipvsadm -Sn") == expected
+    out["ipvsadm_save"], _ = timed(lambda: sh("ipvsadm -Sn >/dev/null"))
+
+    sh("ipvsadm -C")
+    out["apply_full"], ops = timed(lambda: reconcile(full))
+    assert ops == n * (DESTS + 1)
+    assert sh("ipvsadm -Sn") == expected, "table differs from ipvsadm -Sn"
+
+    out["noop_purge"], ops = timed(lambda: reconcile(full, purge=True))
+    assert ops == 0
+    out["noop_declared"], ops = timed(lambda: reconcile(full))
+    assert ops == 0
+
+    one = declared(1, weight_of=lambda i, d: 7)
+    one[0]["address"] = service_address(n // 2)
+    one[0]["destinations"] = [{"address": f"172.16.{(n // 2) % 250}.{d + 1}", "weight": 7}
+                              for d in range(DESTS)]
+    out["one_changed"], ops = timed(lambda: reconcile(one))
+    assert ops == DESTS
+
+    # one more service with 10 destinations the ipvsadm way: 11 commands
+    extra = "10.250.0.1:80"
+    cmds = [f"ipvsadm -A -t {extra} -s wrr"] + [
+        f"ipvsadm -a -t {extra} -r 172.16.0.{d + 1}:80 -g -w 1" for d in range(DESTS)]
+    out["ipvsadm_one"], _ = timed(lambda: [sh(c) for c in cmds])
+
+    # the same one-service change on a small table: independent of the table's size
+    sh("ipvsadm -C")
+    sh("ipvsadm-restore", restore_text(10))
+    small = declared(10, weight_of=lambda i, d: 7)[5:6]
+    out["one_changed_small"], ops = timed(lambda: reconcile(small))
+    assert ops == DESTS
+    sh("ipvsadm -C")
+    return out
+
+
+# ---------------------------------------------------------------- on the host
+
+
+def lvslab(*args: str, **kw) -> subprocess.CompletedProcess:
+    tool = Path(sys.executable).with_name("lvslab")
+    return subprocess.run([str(tool) if tool.exists() else "lvslab", *args], **kw)
+
+
+def ship(lab: str, guest: str) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(REPO / "plugins" / "module_utils",
+                arcname="ansible_collections/lvs/cluster/plugins/module_utils",
+                filter=lambda ti: None if "__pycache__" in ti.name else ti)
+        tar.add(Path(__file__), arcname="ipvs_apply.py")
+    lvslab("ssh", "--name", lab, guest, "--",
+           f"rm -rf {GUEST_DIR} && mkdir -p {GUEST_DIR} && tar -C {GUEST_DIR} -xf -",
+           input=buf.getvalue(), check=True, capture_output=True)
+
+
+def guest_sh(lab: str, guest: str, cmd: str) -> str:
+    return lvslab("ssh", "--name", lab, guest, "--", cmd, check=True, capture_output=True,
+                  text=True).stdout
+
+
+def through_ansible(lab: str, guest: str, n: int) -> dict:
+    """Module calls from the controller, as a playbook run sees them."""
+    state = json.loads(lvslab("status", "--json", "--name", lab, check=True,
+                              capture_output=True, text=True).stdout)
+    inventory = ["-i", str(REPO / "inventory" / state["profile"]), "-i", state["inventory"]]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        play = Path(tmp) / "play.yml"
+        play.write_text(json.dumps([{
+            "hosts": guest, "gather_facts": False,
+            "tasks": [{"name": "ipvs", "lvs.cluster.ipvs": {"services": "{{ services }}"},
+                       "register": "r"},
+                      {"ansible.builtin.assert": {"that": ["r.changed == expect_changed"]}}],
+        }]))
+
+        def playbook(services, changed):
+            varfile = Path(tmp) / "vars.json"
+            varfile.write_text(json.dumps({"services": services, "expect_changed": changed}))
+            cmd = ["ansible-playbook", *inventory, str(play), "-e", f"@{varfile}"]
+            binary = Path(sys.executable).with_name("ansible-playbook")
+            cmd[0] = str(binary) if binary.exists() else cmd[0]
+            proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
+            if proc.returncode:
+                raise SystemExit(f"ansible-playbook failed:\n{proc.stdout}\n{proc.stderr}")
+
+        # a do-nothing run measures ansible's own fixed cost (connection, module transfer)
+        guest_sh(lab, guest, "ipvsadm -C")
+        out["ansible_empty"], _ = timed(lambda: playbook([], False))
+        out["ansible_full"], _ = timed(lambda: playbook(declared(n), True))
+        out["ansible_noop"], _ = timed(lambda: playbook(declared(n), False))
+        one = [svc for i, svc in enumerate(declared(n, weight_of=lambda i, d: 9))
+               if i == n // 2]
+        out["ansible_one"], _ = timed(lambda: playbook(one, True))
+        guest_sh(lab, guest, "ipvsadm -C")
+    return out
+
+
+def report(f: dict, n: int) -> str:
+    rows = [
+        (f"{n} services x {DESTS} destinations from empty", f["apply_full"],
+         "ipvsadm-restore", f["ipvsadm_restore"]),
+        ("no-op reconcile, purge (whole table read)", f["noop_purge"], "ipvsadm -Sn",
+         f["ipvsadm_save"]),
+        ("no-op reconcile, declared services read", f["noop_declared"], "ipvsadm -Sn",
+         f["ipvsadm_save"]),
+        (f"one service changed, {n}-service table", f["one_changed"],
+         f"{DESTS + 1} ipvsadm calls (add one)", f["ipvsadm_one"]),
+        ("one service changed, 10-service table", f["one_changed_small"], "", None),
+    ]
+    if "ansible_full" in f:
+        rows += [
+            ("ansible: empty services list (fixed cost)", f["ansible_empty"], "", None),
+            (f"ansible: {n} x {DESTS} from empty", f["ansible_full"], "ipvsadm-restore",
+             f["ipvsadm_restore"]),
+            ("ansible: no-op reconcile", f["ansible_noop"], "ipvsadm -Sn", f["ipvsadm_save"]),
+            ("ansible: one service changed", f["ansible_one"], "", None),
+        ]
+    width = max(len(r[0]) for r in rows) + 2
+    lines = [f"{'case':<{width}}{'this code':>11}   {'reference':<28}{'time':>9}{'ratio':>8}"]
+    for name, ours, ref_name, ref in rows:
+        ref_text = f"{ref:8.3f}s" if ref is not None else ""
+        ratio = f"{ours / ref:8.3f}" if ref else ""
+        lines.append(f"{name:<{width}}{ours:10.3f}s   {ref_name:<28}{ref_text:>9}{ratio}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lab", default=os.environ.get("LVS_BENCH_LAB", "bench"))
+    parser.add_argument("--guest", default="dir1")
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--no-ansible", action="store_true")
+    parser.add_argument("--in-guest", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.in_guest:
+        print(json.dumps(in_guest(args.services)))
+        return 0
+
+    started = lvslab("status", "--name", args.lab, capture_output=True).returncode != 0
+    if started:
+        lvslab("up", "smoke", "--name", args.lab, check=True)
+    try:
+        ship(args.lab, args.guest)
+        raw = guest_sh(args.lab, args.guest,
+                       f"cd {GUEST_DIR} && PYTHONPATH={GUEST_DIR} python3 ipvs_apply.py "
+                       f"--in-guest --services {args.services}")
+        figures = json.loads(raw.strip().splitlines()[-1])
+        if not args.no_ansible:
+            figures.update(through_ansible(args.lab, args.guest, args.services))
+    finally:
+        if started:
+            lvslab("down", "--name", args.lab, check=False)
+    print(f"IPVS apply benchmark: lab guest {args.guest} (Linux 6.1, user-mode), "
+          f"wall-clock seconds, one run")
+    print(report(figures, args.services))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
