@@ -32,10 +32,18 @@ def service_address(i: int) -> str:
 
 
 def declared(n: int, weight_of=lambda i, d: 1 + d % 5) -> list[dict]:
-    return [{"address": service_address(i), "port": 80, "scheduler": "wrr",
-             "destinations": [{"address": f"172.16.{i % 250}.{d + 1}",
-                               "weight": weight_of(i, d)} for d in range(DESTS)]}
-            for i in range(n)]
+    return [
+        {
+            "address": service_address(i),
+            "port": 80,
+            "scheduler": "wrr",
+            "destinations": [
+                {"address": f"172.16.{i % 250}.{d + 1}", "weight": weight_of(i, d)}
+                for d in range(DESTS)
+            ],
+        }
+        for i in range(n)
+    ]
 
 
 def restore_text(n: int) -> str:
@@ -43,8 +51,9 @@ def restore_text(n: int) -> str:
     for svc in declared(n):
         vip = f"{svc['address']}:80"
         lines.append(f"-A -t {vip} -s wrr")
-        lines += [f"-a -t {vip} -r {d['address']}:80 -g -w {d['weight']}"
-                  for d in svc["destinations"]]
+        lines += [
+            f"-a -t {vip} -r {d['address']}:80 -g -w {d['weight']}" for d in svc["destinations"]
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -58,8 +67,9 @@ def timed(fn):
 
 
 def sh(cmd: str, stdin: str | None = None) -> str:
-    return subprocess.run(cmd, shell=True, input=stdin, text=True, capture_output=True,
-                          check=True).stdout
+    return subprocess.run(
+        cmd, shell=True, input=stdin, text=True, capture_output=True, check=True
+    ).stdout
 
 
 def in_guest(n: int) -> dict:
@@ -103,15 +113,17 @@ def in_guest(n: int) -> dict:
 
     one = declared(1, weight_of=lambda i, d: 7)
     one[0]["address"] = service_address(n // 2)
-    one[0]["destinations"] = [{"address": f"172.16.{(n // 2) % 250}.{d + 1}", "weight": 7}
-                              for d in range(DESTS)]
+    one[0]["destinations"] = [
+        {"address": f"172.16.{(n // 2) % 250}.{d + 1}", "weight": 7} for d in range(DESTS)
+    ]
     out["one_changed"], ops = timed(lambda: reconcile(one))
     assert ops == DESTS
 
     # one more service with 10 destinations the ipvsadm way: 11 commands
     extra = "10.250.0.1:80"
     cmds = [f"ipvsadm -A -t {extra} -s wrr"] + [
-        f"ipvsadm -a -t {extra} -r 172.16.0.{d + 1}:80 -g -w 1" for d in range(DESTS)]
+        f"ipvsadm -a -t {extra} -r 172.16.0.{d + 1}:80 -g -w 1" for d in range(DESTS)
+    ]
     out["ipvsadm_one"], _ = timed(lambda: [sh(c) for c in cmds])
 
     # the same one-service change on a small table: independent of the table's size
@@ -135,35 +147,59 @@ def lvslab(*args: str, **kw) -> subprocess.CompletedProcess:
 def ship(lab: str, guest: str) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(REPO / "plugins" / "module_utils",
-                arcname="ansible_collections/lvs/cluster/plugins/module_utils",
-                filter=lambda ti: None if "__pycache__" in ti.name else ti)
+        tar.add(
+            REPO / "plugins" / "module_utils",
+            arcname="ansible_collections/lvs/cluster/plugins/module_utils",
+            filter=lambda ti: None if "__pycache__" in ti.name else ti,
+        )
         tar.add(Path(__file__), arcname="ipvs_apply.py")
-    lvslab("ssh", "--name", lab, guest, "--",
-           f"rm -rf {GUEST_DIR} && mkdir -p {GUEST_DIR} && tar -C {GUEST_DIR} -xf -",
-           input=buf.getvalue(), check=True, capture_output=True)
+    lvslab(
+        "ssh",
+        "--name",
+        lab,
+        guest,
+        "--",
+        f"rm -rf {GUEST_DIR} && mkdir -p {GUEST_DIR} && tar -C {GUEST_DIR} -xf -",
+        input=buf.getvalue(),
+        check=True,
+        capture_output=True,
+    )
 
 
 def guest_sh(lab: str, guest: str, cmd: str) -> str:
-    return lvslab("ssh", "--name", lab, guest, "--", cmd, check=True, capture_output=True,
-                  text=True).stdout
+    return lvslab(
+        "ssh", "--name", lab, guest, "--", cmd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def through_ansible(lab: str, guest: str, n: int) -> dict:
     """Module calls from the controller, as a playbook run sees them."""
-    state = json.loads(lvslab("status", "--json", "--name", lab, check=True,
-                              capture_output=True, text=True).stdout)
+    state = json.loads(
+        lvslab("status", "--json", "--name", lab, check=True, capture_output=True, text=True).stdout
+    )
     inventory = ["-i", str(REPO / "inventory" / state["profile"]), "-i", state["inventory"]]
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         play = Path(tmp) / "play.yml"
-        play.write_text(json.dumps([{
-            "hosts": guest, "gather_facts": False,
-            "tasks": [{"name": "ipvs", "lvs.cluster.ipvs": {"services": "{{ services }}"},
-                       "register": "r"},
-                      {"ansible.builtin.assert": {"that": ["r.changed == expect_changed"]}}],
-        }]))
+        play.write_text(
+            json.dumps(
+                [
+                    {
+                        "hosts": guest,
+                        "gather_facts": False,
+                        "tasks": [
+                            {
+                                "name": "ipvs",
+                                "lvs.cluster.ipvs": {"services": "{{ services }}"},
+                                "register": "r",
+                            },
+                            {"ansible.builtin.assert": {"that": ["r.changed == expect_changed"]}},
+                        ],
+                    }
+                ]
+            )
+        )
 
         def playbook(services, changed):
             varfile = Path(tmp) / "vars.json"
@@ -180,8 +216,7 @@ def through_ansible(lab: str, guest: str, n: int) -> dict:
         out["ansible_empty"], _ = timed(lambda: playbook([], False))
         out["ansible_full"], _ = timed(lambda: playbook(declared(n), True))
         out["ansible_noop"], _ = timed(lambda: playbook(declared(n), False))
-        one = [svc for i, svc in enumerate(declared(n, weight_of=lambda i, d: 9))
-               if i == n // 2]
+        one = [svc for i, svc in enumerate(declared(n, weight_of=lambda i, d: 9)) if i == n // 2]
         out["ansible_one"], _ = timed(lambda: playbook(one, True))
         guest_sh(lab, guest, "ipvsadm -C")
     return out
@@ -189,21 +224,41 @@ def through_ansible(lab: str, guest: str, n: int) -> dict:
 
 def report(f: dict, n: int) -> str:
     rows = [
-        (f"{n} services x {DESTS} destinations from empty", f["apply_full"],
-         "ipvsadm-restore", f["ipvsadm_restore"]),
-        ("no-op reconcile, purge (whole table read)", f["noop_purge"], "ipvsadm -Sn",
-         f["ipvsadm_save"]),
-        ("no-op reconcile, declared services read", f["noop_declared"], "ipvsadm -Sn",
-         f["ipvsadm_save"]),
-        (f"one service changed, {n}-service table", f["one_changed"],
-         f"{DESTS + 1} ipvsadm calls (add one)", f["ipvsadm_one"]),
+        (
+            f"{n} services x {DESTS} destinations from empty",
+            f["apply_full"],
+            "ipvsadm-restore",
+            f["ipvsadm_restore"],
+        ),
+        (
+            "no-op reconcile, purge (whole table read)",
+            f["noop_purge"],
+            "ipvsadm -Sn",
+            f["ipvsadm_save"],
+        ),
+        (
+            "no-op reconcile, declared services read",
+            f["noop_declared"],
+            "ipvsadm -Sn",
+            f["ipvsadm_save"],
+        ),
+        (
+            f"one service changed, {n}-service table",
+            f["one_changed"],
+            f"{DESTS + 1} ipvsadm calls (add one)",
+            f["ipvsadm_one"],
+        ),
         ("one service changed, 10-service table", f["one_changed_small"], "", None),
     ]
     if "ansible_full" in f:
         rows += [
             ("ansible: empty services list (fixed cost)", f["ansible_empty"], "", None),
-            (f"ansible: {n} x {DESTS} from empty", f["ansible_full"], "ipvsadm-restore",
-             f["ipvsadm_restore"]),
+            (
+                f"ansible: {n} x {DESTS} from empty",
+                f["ansible_full"],
+                "ipvsadm-restore",
+                f["ipvsadm_restore"],
+            ),
             ("ansible: no-op reconcile", f["ansible_noop"], "ipvsadm -Sn", f["ipvsadm_save"]),
             ("ansible: one service changed", f["ansible_one"], "", None),
         ]
@@ -233,17 +288,22 @@ def main() -> int:
         lvslab("up", "smoke", "--name", args.lab, check=True)
     try:
         ship(args.lab, args.guest)
-        raw = guest_sh(args.lab, args.guest,
-                       f"cd {GUEST_DIR} && PYTHONPATH={GUEST_DIR} python3 ipvs_apply.py "
-                       f"--in-guest --services {args.services}")
+        raw = guest_sh(
+            args.lab,
+            args.guest,
+            f"cd {GUEST_DIR} && PYTHONPATH={GUEST_DIR} python3 ipvs_apply.py "
+            f"--in-guest --services {args.services}",
+        )
         figures = json.loads(raw.strip().splitlines()[-1])
         if not args.no_ansible:
             figures.update(through_ansible(args.lab, args.guest, args.services))
     finally:
         if started:
             lvslab("down", "--name", args.lab, check=False)
-    print(f"IPVS apply benchmark: lab guest {args.guest} (Linux 6.1, user-mode), "
-          f"wall-clock seconds, one run")
+    print(
+        f"IPVS apply benchmark: lab guest {args.guest} (Linux 6.1, user-mode), "
+        f"wall-clock seconds, one run"
+    )
     print(report(figures, args.services))
     return 0
 

@@ -125,8 +125,18 @@ DAEMON_ATTR_MCAST_TTL = 8
 INFO_ATTR_VERSION = 1
 INFO_ATTR_CONN_TAB_SIZE = 2
 
-STATS_FIELDS = ("conns", "inpkts", "outpkts", "inbytes", "outbytes",
-                "cps", "inpps", "outpps", "inbps", "outbps")
+STATS_FIELDS = (
+    "conns",
+    "inpkts",
+    "outpkts",
+    "inbytes",
+    "outbytes",
+    "cps",
+    "inpps",
+    "outpps",
+    "inbps",
+    "outbps",
+)
 
 FLAGS = struct.Struct("=II")  # struct ip_vs_flags: flags, mask
 
@@ -160,7 +170,8 @@ def encode_service(svc: Service, full: bool = True) -> bytes:
             attr(SVC_ATTR_FLAGS, FLAGS.pack(svc.flags, 0xFFFFFFFF)),
             attr_u32(SVC_ATTR_TIMEOUT, svc.timeout),
             # an IPv4 mask travels in network order, an IPv6 prefix length as a number
-            attr_be32(SVC_ATTR_NETMASK, svc.netmask) if svc.family == AF_INET
+            attr_be32(SVC_ATTR_NETMASK, svc.netmask)
+            if svc.family == AF_INET
             else attr_u32(SVC_ATTR_NETMASK, svc.netmask),
         ]
     return attr_nested(CMD_ATTR_SERVICE, parts)
@@ -212,8 +223,11 @@ def encode_daemon(daemon: SyncDaemon, full: bool = True) -> bytes:
 def encode_timeouts(tcp: int | None, tcp_fin: int | None, udp: int | None) -> bytes:
     """Only the given timeouts: the kernel keeps the others as they are."""
     parts = []
-    for atype, value in ((CMD_ATTR_TIMEOUT_TCP, tcp), (CMD_ATTR_TIMEOUT_TCP_FIN, tcp_fin),
-                         (CMD_ATTR_TIMEOUT_UDP, udp)):
+    for atype, value in (
+        (CMD_ATTR_TIMEOUT_TCP, tcp),
+        (CMD_ATTR_TIMEOUT_TCP_FIN, tcp_fin),
+        (CMD_ATTR_TIMEOUT_UDP, udp),
+    ):
         if value is not None:
             parts.append(attr_u32(atype, value))
     return b"".join(parts)
@@ -272,8 +286,9 @@ def decode_service(attrs: dict) -> Service:
 
 def decode_dest(attrs: dict, service_family: int = AF_INET) -> Destination:
     """A destination from the attributes nested in IPVS_CMD_ATTR_DEST."""
-    family = get_u16(attrs[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in attrs \
-        else service_family
+    family = (
+        get_u16(attrs[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in attrs else service_family
+    )
     tun_type = get_u8(attrs[DEST_ATTR_TUN_TYPE]) if DEST_ATTR_TUN_TYPE in attrs else 0
     return Destination(
         address=unpack_address(family, attrs[DEST_ATTR_ADDR]),
@@ -285,7 +300,8 @@ def decode_dest(attrs: dict, service_family: int = AF_INET) -> Destination:
         tunnel_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"),
         tunnel_port=get_be16(attrs[DEST_ATTR_TUN_PORT]) if DEST_ATTR_TUN_PORT in attrs else 0,
         tunnel_checksum=TUNNEL_CHECKSUM_NAMES.get(
-            get_u16(attrs[DEST_ATTR_TUN_FLAGS]) if DEST_ATTR_TUN_FLAGS in attrs else 0, "nocsum"),
+            get_u16(attrs[DEST_ATTR_TUN_FLAGS]) if DEST_ATTR_TUN_FLAGS in attrs else 0, "nocsum"
+        ),
         active_conns=get_u32(attrs.get(DEST_ATTR_ACTIVE_CONNS, b"\0" * 4)),
         inactive_conns=get_u32(attrs.get(DEST_ATTR_INACT_CONNS, b"\0" * 4)),
         persistent_conns=get_u32(attrs.get(DEST_ATTR_PERSIST_CONNS, b"\0" * 4)),
@@ -304,10 +320,12 @@ def decode_daemon(attrs: dict) -> SyncDaemon:
         interface=get_str(attrs[DAEMON_ATTR_MCAST_IFN]),
         syncid=get_u32(attrs[DAEMON_ATTR_SYNC_ID]),
         sync_maxlen=get_u16(attrs[DAEMON_ATTR_SYNC_MAXLEN])
-        if DAEMON_ATTR_SYNC_MAXLEN in attrs else None,
+        if DAEMON_ATTR_SYNC_MAXLEN in attrs
+        else None,
         mcast_group=group,
         mcast_port=get_u16(attrs[DAEMON_ATTR_MCAST_PORT])
-        if DAEMON_ATTR_MCAST_PORT in attrs else None,
+        if DAEMON_ATTR_MCAST_PORT in attrs
+        else None,
         mcast_ttl=get_u8(attrs[DAEMON_ATTR_MCAST_TTL]) if DAEMON_ATTR_MCAST_TTL in attrs else None,
     )
 
@@ -321,20 +339,32 @@ def decode_timeouts(attrs: dict) -> Timeouts:
 
 
 def services_from(messages: list[Message]) -> list[Service]:
-    return [decode_service(parse_attrs(m.attrs[CMD_ATTR_SERVICE]))
-            for m in messages if CMD_ATTR_SERVICE in m.attrs]
+    return [
+        decode_service(parse_attrs(m.attrs[CMD_ATTR_SERVICE]))
+        for m in messages
+        if CMD_ATTR_SERVICE in m.attrs
+    ]
 
 
 def dests_from(messages: list[Message], service_family: int = AF_INET) -> list[Destination]:
-    return [decode_dest(parse_attrs(m.attrs[CMD_ATTR_DEST]), service_family)
-            for m in messages if CMD_ATTR_DEST in m.attrs]
+    return [
+        decode_dest(parse_attrs(m.attrs[CMD_ATTR_DEST]), service_family)
+        for m in messages
+        if CMD_ATTR_DEST in m.attrs
+    ]
 
 
 # ---------------------------------------------------------------- errors
 
 
-def explain(kind: str, err: int, svc: Service | None = None, dest: Destination | None = None,
-            daemon: SyncDaemon | None = None, kernel_text: str = "") -> str:
+def explain(
+    kind: str,
+    err: int,
+    svc: Service | None = None,
+    dest: Destination | None = None,
+    daemon: SyncDaemon | None = None,
+    kernel_text: str = "",
+) -> str:
     """Turn a kernel errno for an IPVS request into a sentence."""
     svc_name = svc.name() if svc else "service"
     dest_name = f"destination {dest.endpoint()} of {svc_name}" if dest else ""
@@ -345,11 +375,15 @@ def explain(kind: str, err: int, svc: Service | None = None, dest: Destination |
         text = "address family not supported by the kernel (is the ipv6 module loaded?)"
     elif kind in ("add_service", "set_service") and err == errno.ENOENT and svc:
         if svc.pe_name:
-            text = (f"scheduler '{svc.scheduler}' or persistence engine '{svc.pe_name}' is not "
-                    f"available (module ip_vs_{svc.scheduler} or ip_vs_pe_{svc.pe_name} missing?)")
+            text = (
+                f"scheduler '{svc.scheduler}' or persistence engine '{svc.pe_name}' is not "
+                f"available (module ip_vs_{svc.scheduler} or ip_vs_pe_{svc.pe_name} missing?)"
+            )
         else:
-            text = (f"scheduler '{svc.scheduler}' is not available "
-                    f"(module ip_vs_{svc.scheduler} missing?)")
+            text = (
+                f"scheduler '{svc.scheduler}' is not available "
+                f"(module ip_vs_{svc.scheduler} missing?)"
+            )
     elif err == errno.ESRCH and kind.endswith("daemon"):
         text = f"{daemon.role if daemon else 'sync'} sync daemon is not running"
     elif err == errno.ESRCH:
@@ -381,7 +415,8 @@ def explain(kind: str, err: int, svc: Service | None = None, dest: Destination |
 
 def _modprobe() -> str | None:
     return shutil.which("modprobe") or next(
-        (p for p in ("/usr/sbin/modprobe", "/sbin/modprobe") if os.path.exists(p)), None)
+        (p for p in ("/usr/sbin/modprobe", "/sbin/modprobe") if os.path.exists(p)), None
+    )
 
 
 def module_loaded(name: str) -> bool:
@@ -481,14 +516,13 @@ class IPVS:
         return services
 
     def destinations(self, svc: Service) -> list[Destination]:
-        return dests_from(self.nl.dump(CMD_GET_DEST, encode_service(svc, full=False)),
-                          svc.family)
+        return dests_from(self.nl.dump(CMD_GET_DEST, encode_service(svc, full=False)), svc.family)
 
     def get_services(self, wanted: list[Service], destinations: bool = True) -> dict:
         """Look up only these services ({key: Service or None}), in one batched write."""
         results = self.nl.batch(
-            [(CMD_GET_SERVICE, encode_service(s, full=False)) for s in wanted],
-            stop_on_error=False)
+            [(CMD_GET_SERVICE, encode_service(s, full=False)) for s in wanted], stop_on_error=False
+        )
         found = {}
         for svc, (err, replies) in zip(wanted, results, strict=True):
             if err == errno.ESRCH:
@@ -503,8 +537,11 @@ class IPVS:
         return found
 
     def daemons(self) -> list[SyncDaemon]:
-        return [decode_daemon(parse_attrs(m.attrs[CMD_ATTR_DAEMON]))
-                for m in self.nl.dump(CMD_GET_DAEMON) if CMD_ATTR_DAEMON in m.attrs]
+        return [
+            decode_daemon(parse_attrs(m.attrs[CMD_ATTR_DAEMON]))
+            for m in self.nl.dump(CMD_GET_DAEMON)
+            if CMD_ATTR_DAEMON in m.attrs
+        ]
 
     def timeouts(self) -> Timeouts:
         return decode_timeouts(self.nl.request(CMD_GET_CONFIG)[0].attrs)
@@ -523,7 +560,8 @@ class IPVS:
             else:
                 kernel_text = next((m.ext_msg for m in replies if m.ext_msg), "")
                 result.failed.append(
-                    (op, explain(op.kind, err, op.service, op.dest, kernel_text=kernel_text)))
+                    (op, explain(op.kind, err, op.service, op.dest, kernel_text=kernel_text))
+                )
         return result
 
     def start_daemon(self, daemon: SyncDaemon) -> None:
@@ -536,13 +574,19 @@ class IPVS:
         try:
             self.nl.request(cmd, encode_daemon(daemon, full))
         except NetlinkError as exc:
-            raise NetlinkError(exc.errno, explain(kind, exc.errno, daemon=daemon,
-                                                  kernel_text=exc.message
-                                                  if exc.message != os.strerror(exc.errno)
-                                                  else "")) from exc
+            raise NetlinkError(
+                exc.errno,
+                explain(
+                    kind,
+                    exc.errno,
+                    daemon=daemon,
+                    kernel_text=exc.message if exc.message != os.strerror(exc.errno) else "",
+                ),
+            ) from exc
 
-    def set_timeouts(self, tcp: int | None = None, tcp_fin: int | None = None,
-                     udp: int | None = None) -> None:
+    def set_timeouts(
+        self, tcp: int | None = None, tcp_fin: int | None = None, udp: int | None = None
+    ) -> None:
         self.nl.request(CMD_SET_CONFIG, encode_timeouts(tcp, tcp_fin, udp))
 
     def flush(self) -> None:

@@ -56,8 +56,12 @@ SERVICE_SPEC = {
     "one_packet": {"type": "bool", "default": False},
     "hash_fallback": {"type": "bool", "default": False},
     "hash_port": {"type": "bool", "default": False},
-    "destinations": {"type": "list", "elements": "dict", "default": [],
-                     "options": DESTINATION_SPEC},
+    "destinations": {
+        "type": "list",
+        "elements": "dict",
+        "default": [],
+        "options": DESTINATION_SPEC,
+    },
 }
 
 DAEMON_SPEC = {
@@ -94,8 +98,9 @@ def _netmask(value, family: int, what: str) -> int:
     text = str(value).strip()
     if family == AF_INET6:
         if not text.isdigit() or not 1 <= int(text) <= 128:
-            raise InvalidInput(f"{what}: an IPv6 persistence netmask is a prefix length "
-                               f"1..128, got '{value}'")
+            raise InvalidInput(
+                f"{what}: an IPv6 persistence netmask is a prefix length 1..128, got '{value}'"
+            )
         return int(text)
     try:
         if text.isdigit():
@@ -118,13 +123,18 @@ def parse_destination(item: dict, svc: Service, what: str) -> Destination:
     port = item.get("port")
     port = svc.port if port is None else _range(port, 0, 65535, f"{what}: port")
     if forwarding in ("dr", "tun") and port != svc.port:
-        raise InvalidInput(f"{what}: with forwarding {forwarding} the destination port must be "
-                           f"the service port {svc.port}, got {port} (only nat can map ports)")
+        raise InvalidInput(
+            f"{what}: with forwarding {forwarding} the destination port must be "
+            f"the service port {svc.port}, got {port} (only nat can map ports)"
+        )
     if family != svc.family and forwarding != "tun":
-        raise InvalidInput(f"{what}: an {FAMILY_NAMES[family]} destination in an "
-                           f"{FAMILY_NAMES[svc.family]} service works only with forwarding tun")
-    weight = _range(item.get("weight", 1) if item.get("weight") is not None else 1,
-                    0, 65535, f"{what}: weight")
+        raise InvalidInput(
+            f"{what}: an {FAMILY_NAMES[family]} destination in an "
+            f"{FAMILY_NAMES[svc.family]} service works only with forwarding tun"
+        )
+    weight = _range(
+        item.get("weight", 1) if item.get("weight") is not None else 1, 0, 65535, f"{what}: weight"
+    )
     upper = _range(item.get("upper_threshold") or 0, 0, U32_MAX, f"{what}: upper_threshold")
     lower = _range(item.get("lower_threshold") or 0, 0, U32_MAX, f"{what}: lower_threshold")
     if lower > upper:
@@ -152,8 +162,9 @@ def parse_destination(item: dict, svc: Service, what: str) -> Destination:
         tun_port = 0
     if tun_type == "ipip" and checksum != "nocsum":
         raise InvalidInput(f"{what}: tunnel_checksum only applies to tunnel_type gue or gre")
-    return Destination(str(address), port, weight, "tun", upper, lower, tun_type, tun_port,
-                       checksum)
+    return Destination(
+        str(address), port, weight, "tun", upper, lower, tun_type, tun_port, checksum
+    )
 
 
 def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
@@ -194,16 +205,18 @@ def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
 
     scheduler = item.get("scheduler") or "wlc"
     if scheduler not in SCHEDULERS:
-        raise InvalidInput(f"{what}: unknown scheduler '{scheduler}' "
-                           f"(one of {', '.join(SCHEDULERS)})")
+        raise InvalidInput(
+            f"{what}: unknown scheduler '{scheduler}' (one of {', '.join(SCHEDULERS)})"
+        )
     svc.scheduler = scheduler
     timeout = item.get("persistence_timeout")
     if timeout is not None:
         svc.flags |= SVC_F_PERSISTENT
         svc.timeout = _range(timeout, 1, U32_MAX // 1000, f"{what}: persistence_timeout")
         if item.get("persistence_netmask") is not None:
-            svc.netmask = _netmask(item["persistence_netmask"], family,
-                                   f"{what}: persistence_netmask")
+            svc.netmask = _netmask(
+                item["persistence_netmask"], family, f"{what}: persistence_netmask"
+            )
     elif item.get("persistence_netmask") is not None:
         raise InvalidInput(f"{what}: persistence_netmask needs persistence_timeout")
     if not svc.fwmark and svc.port == 0 and not svc.persistent:
@@ -227,8 +240,10 @@ def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
             raise InvalidInput(f"{what}: destinations[{i}] must be a dict")
         dest = parse_destination(dest_item, svc, f"{what}: destinations[{i}]")
         if dest.key in seen:
-            raise InvalidInput(f"{what}: destination {dest.endpoint()} is listed twice "
-                               f"(destinations[{seen[dest.key]}] and [{i}])")
+            raise InvalidInput(
+                f"{what}: destination {dest.endpoint()} is listed twice "
+                f"(destinations[{seen[dest.key]}] and [{i}])"
+            )
         seen[dest.key] = i
         svc.destinations.append(dest)
     return svc, state
@@ -242,8 +257,10 @@ def parse_services(items: list) -> list[tuple[Service, str]]:
             raise InvalidInput(f"services[{index}] must be a dict")
         svc, state = parse_service(item, index)
         if svc.key in seen:
-            raise InvalidInput(f"services[{index}]: {svc.name()} is declared twice "
-                               f"(services[{seen[svc.key]}] and [{index}])")
+            raise InvalidInput(
+                f"services[{index}]: {svc.name()} is declared twice "
+                f"(services[{seen[svc.key]}] and [{index}])"
+            )
         seen[svc.key] = index
         out.append((svc, state))
     return out
@@ -263,8 +280,11 @@ def parse_daemon(item: dict, index: int = 0) -> tuple[SyncDaemon, str]:
         raise InvalidInput(f"{what}: a running sync daemon needs an interface")
     if interface and (len(interface) > 15 or "/" in interface or " " in interface):
         raise InvalidInput(f"{what}: '{interface}' is not a valid interface name")
-    daemon = SyncDaemon(role=role, interface=interface or "",
-                        syncid=_range(item.get("syncid") or 0, 0, 255, f"{what}: syncid"))
+    daemon = SyncDaemon(
+        role=role,
+        interface=interface or "",
+        syncid=_range(item.get("syncid") or 0, 0, 255, f"{what}: syncid"),
+    )
     if item.get("sync_maxlen") is not None:
         daemon.sync_maxlen = _range(item["sync_maxlen"], 1, 65507, f"{what}: sync_maxlen")
     if item.get("mcast_group") is not None:
@@ -305,8 +325,9 @@ def with_kernel_defaults(daemon: SyncDaemon, mtu: int | None) -> SyncDaemon:
     out.mcast_ttl = out.mcast_ttl or 1
     hlen = 48 if ":" in out.mcast_group else 28  # IP + UDP headers
     if out.sync_maxlen:
-        out.sync_maxlen = min(max(out.sync_maxlen, 1024 if out.role == "backup" else 1),
-                              65535 - hlen)
+        out.sync_maxlen = min(
+            max(out.sync_maxlen, 1024 if out.role == "backup" else 1), 65535 - hlen
+        )
     elif out.role == "master":
         out.sync_maxlen = 1500 - hlen
     elif mtu is not None:

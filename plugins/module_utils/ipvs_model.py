@@ -119,8 +119,11 @@ class Destination:
         """What an in-place edit (IPVS_CMD_SET_DEST) can change."""
         tunnel = ()
         if self.forwarding == "tun":
-            tunnel = (self.tunnel_type, self.tunnel_port if self.tunnel_type == "gue" else 0,
-                      self.tunnel_checksum if self.tunnel_type != "ipip" else "nocsum")
+            tunnel = (
+                self.tunnel_type,
+                self.tunnel_port if self.tunnel_type == "gue" else 0,
+                self.tunnel_checksum if self.tunnel_type != "ipip" else "nocsum",
+            )
         return (self.weight, self.forwarding, self.upper_threshold, self.lower_threshold, tunnel)
 
     def endpoint(self) -> str:
@@ -128,16 +131,25 @@ class Destination:
 
     def to_dict(self, with_state: bool = True) -> dict:
         out = {
-            "address": self.address, "port": self.port, "weight": self.weight,
-            "forwarding": self.forwarding, "upper_threshold": self.upper_threshold,
+            "address": self.address,
+            "port": self.port,
+            "weight": self.weight,
+            "forwarding": self.forwarding,
+            "upper_threshold": self.upper_threshold,
             "lower_threshold": self.lower_threshold,
         }
         if self.forwarding == "tun":
-            out.update(tunnel_type=self.tunnel_type, tunnel_port=self.tunnel_port,
-                       tunnel_checksum=self.tunnel_checksum)
+            out.update(
+                tunnel_type=self.tunnel_type,
+                tunnel_port=self.tunnel_port,
+                tunnel_checksum=self.tunnel_checksum,
+            )
         if with_state:
-            out.update(active_conns=self.active_conns, inactive_conns=self.inactive_conns,
-                       persistent_conns=self.persistent_conns)
+            out.update(
+                active_conns=self.active_conns,
+                inactive_conns=self.inactive_conns,
+                persistent_conns=self.persistent_conns,
+            )
             if self.stats is not None:
                 out["stats"] = self.stats.__dict__.copy()
         return out
@@ -173,8 +185,13 @@ class Service:
         """Identity as the kernel sees it, ordered like ipvsadm lists services."""
         if self.fwmark:
             return (self.fwmark, self.family, 0, 0, 0)
-        return (0, self.family, PROTOCOLS[self.protocol],
-                int(ipaddress.ip_address(self.address)), self.port)
+        return (
+            0,
+            self.family,
+            PROTOCOLS[self.protocol],
+            int(ipaddress.ip_address(self.address)),
+            self.port,
+        )
 
     @property
     def persistent(self) -> bool:
@@ -207,7 +224,8 @@ class Service:
         out.update(
             scheduler=self.scheduler,
             persistence_timeout=self.timeout if self.persistent else None,
-            persistence_netmask=netmask_text(self.family, self.netmask) if self.persistent
+            persistence_netmask=netmask_text(self.family, self.netmask)
+            if self.persistent
             else None,
             one_packet=bool(self.flags & SVC_F_ONEPACKET),
             hash_fallback=bool(self.flags & SVC_F_SCHED1),
@@ -294,8 +312,11 @@ def sched_flags_text(svc: Service) -> str:
         if svc.flags & SVC_F_SCHED2:
             names.append(f"{svc.scheduler}-port")
     else:
-        names += [f"flag-{i + 1}" for i, bit in
-                  enumerate((SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3)) if svc.flags & bit]
+        names += [
+            f"flag-{i + 1}"
+            for i, bit in enumerate((SVC_F_SCHED1, SVC_F_SCHED2, SVC_F_SCHED3))
+            if svc.flags & bit
+        ]
     return ",".join(names)
 
 
@@ -318,8 +339,9 @@ _SAVE_FWD = {"nat": "-m", "tun": "-i", "dr": "-g", "local": "-g"}
 
 
 def render_destination_line(svc: Service, dest: Destination, thresholds: bool = True) -> str:
-    line = (f"-a {service_spec(svc)} -r {dest.endpoint()} {_SAVE_FWD[dest.forwarding]}"
-            f" -w {dest.weight}")
+    line = (
+        f"-a {service_spec(svc)} -r {dest.endpoint()} {_SAVE_FWD[dest.forwarding]} -w {dest.weight}"
+    )
     if dest.forwarding == "tun":
         line += f" --tun-type {dest.tunnel_type}"
         if dest.tunnel_type == "gue":

@@ -83,8 +83,12 @@ def _service_removal(plan: Plan, svc: Service, drain: bool) -> None:
         plan.ops.append(Op("del_service", svc))
 
 
-def plan(current: list[Service], desired: list[tuple[Service, str]], purge: bool = False,
-         drain: bool = False) -> Plan:
+def plan(
+    current: list[Service],
+    desired: list[tuple[Service, str]],
+    purge: bool = False,
+    drain: bool = False,
+) -> Plan:
     """Operations that turn `current` into `desired`.
 
     `desired` holds (service, state) pairs, state 'present' or 'absent'; a present
@@ -148,10 +152,13 @@ def simulate(current: list[Service], ops: list[Op]) -> list[Service]:
             dests = table[key].destinations
             for i, dest in enumerate(dests):
                 if dest.key == op.dest.key:
-                    dests[i] = replace(op.dest, active_conns=dest.active_conns,
-                                       inactive_conns=dest.inactive_conns,
-                                       persistent_conns=dest.persistent_conns, stats=dest.stats)
+                    dests[i] = replace(
+                        op.dest,
+                        active_conns=dest.active_conns,
+                        inactive_conns=dest.inactive_conns,
+                        persistent_conns=dest.persistent_conns,
+                        stats=dest.stats,
+                    )
         elif op.kind == "del_dest":
-            table[key].destinations = [d for d in table[key].destinations
-                                       if d.key != op.dest.key]
+            table[key].destinations = [d for d in table[key].destinations if d.key != op.dest.key]
     return sorted(table.values(), key=lambda s: s.key)

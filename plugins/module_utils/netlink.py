@@ -155,8 +155,13 @@ def get_str(payload: bytes) -> str:
 
 
 def genl_message(
-    family: int, cmd: int, attrs: bytes = b"", flags: int = NLM_F_REQUEST, seq: int = 0,
-    version: int = 1, pid: int = 0,
+    family: int,
+    cmd: int,
+    attrs: bytes = b"",
+    flags: int = NLM_F_REQUEST,
+    seq: int = 0,
+    version: int = 1,
+    pid: int = 0,
 ) -> bytes:
     """nlmsghdr + genlmsghdr + attributes."""
     length = NLMSGHDR.size + GENLMSGHDR.size + len(attrs)

@@ -302,8 +302,12 @@ def read_current(ipvs, desired, purge):
 def main():
     module = AnsibleModule(
         argument_spec={
-            "services": {"type": "list", "elements": "dict", "default": [],
-                         "options": SERVICE_SPEC},
+            "services": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": SERVICE_SPEC,
+            },
             "purge": {"type": "bool", "default": False},
             "drain": {"type": "bool", "default": False},
         },
@@ -333,13 +337,18 @@ def main():
     after = simulate(current, todo.ops)
 
     # a missing scheduler module is found before any change is sent
-    schedulers = {op.service.scheduler for op in todo.ops
-                  if op.kind in ("add_service", "set_service")}
-    missing = sorted(s for s in schedulers
-                     if not load_module(f"ip_vs_{s}", dry_run=module.check_mode))
+    schedulers = {
+        op.service.scheduler for op in todo.ops if op.kind in ("add_service", "set_service")
+    }
+    missing = sorted(
+        s for s in schedulers if not load_module(f"ip_vs_{s}", dry_run=module.check_mode)
+    )
     if missing:
-        module.fail_json(msg="; ".join(f"scheduler '{s}' is not available (module ip_vs_{s} "
-                                       "missing?)" for s in missing))
+        module.fail_json(
+            msg="; ".join(
+                f"scheduler '{s}' is not available (module ip_vs_{s} missing?)" for s in missing
+            )
+        )
 
     result = {
         "changed": bool(todo.ops),
@@ -348,17 +357,22 @@ def main():
     }
     if module._diff:
         result["diff"] = {
-            "before": render(current), "after": render(after),
-            "before_header": "ipvsadm -Sn (before)", "after_header": "ipvsadm -Sn (after)",
+            "before": render(current),
+            "after": render(after),
+            "before_header": "ipvsadm -Sn (before)",
+            "after_header": "ipvsadm -Sn (after)",
         }
     if todo.ops and not module.check_mode:
         outcome = ipvs.apply(todo.ops)
         if not outcome.ok:
             failures = [f"{op.describe()}: {why}" for op, why in outcome.failed]
             module.fail_json(
-                msg=(f"the kernel refused {len(outcome.failed)} of {len(todo.ops)} changes "
-                     f"({len(outcome.applied)} applied, {len(outcome.not_attempted)} not sent): "
-                     + "; ".join(failures) + ". Fix the cause and run again to converge."),
+                msg=(
+                    f"the kernel refused {len(outcome.failed)} of {len(todo.ops)} changes "
+                    f"({len(outcome.applied)} applied, {len(outcome.not_attempted)} not sent): "
+                    + "; ".join(failures)
+                    + ". Fix the cause and run again to converge."
+                ),
                 changed=bool(outcome.applied),
                 applied=[op.describe() for op in outcome.applied],
                 refused=failures,

@@ -109,10 +109,18 @@ def main():
     try:
         ipvs = IPVS(load=False)
     except IPVSUnavailable:
-        module.exit_json(changed=False, ipvs={
-            "available": False, "version": None, "conn_tab_size": None, "services": [],
-            "sync_daemons": [], "timeouts": Timeouts().to_dict(), "save": "",
-        })
+        module.exit_json(
+            changed=False,
+            ipvs={
+                "available": False,
+                "version": None,
+                "conn_tab_size": None,
+                "services": [],
+                "sync_daemons": [],
+                "timeouts": Timeouts().to_dict(),
+                "save": "",
+            },
+        )
     try:
         with ipvs:
             services = ipvs.services()

@@ -140,8 +140,14 @@ def render(daemons):
 
 def main():
     module = AnsibleModule(
-        argument_spec={"daemons": {"type": "list", "elements": "dict", "required": True,
-                                   "options": DAEMON_SPEC}},
+        argument_spec={
+            "daemons": {
+                "type": "list",
+                "elements": "dict",
+                "required": True,
+                "options": DAEMON_SPEC,
+            }
+        },
         supports_check_mode=True,
     )
     try:
@@ -182,14 +188,18 @@ def main():
             try:
                 (ipvs.start_daemon if verb == "start" else ipvs.stop_daemon)(daemon)
             except NetlinkError as exc:
-                module.fail_json(msg=f"{verb} {daemon.role} sync daemon: {exc} (done before: "
-                                 f"{', '.join(done) or 'nothing'})", **result)
+                module.fail_json(
+                    msg=f"{verb} {daemon.role} sync daemon: {exc} (done before: "
+                    f"{', '.join(done) or 'nothing'})",
+                    **result,
+                )
             done.append(f"{verb} {daemon.role}")
         after = {d.role: d for d in ipvs.daemons()}
     if ipvs is not None:
         ipvs.close()
-    result["daemons"] = [d.to_dict() for d in sorted(after.values(),
-                                                     key=lambda d: d.role != "master")]
+    result["daemons"] = [
+        d.to_dict() for d in sorted(after.values(), key=lambda d: d.role != "master")
+    ]
     module.exit_json(**result)
 
 

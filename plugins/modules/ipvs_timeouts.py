@@ -79,8 +79,9 @@ def main():
         required_one_of=[("tcp", "tcp_fin", "udp")],
         supports_check_mode=True,
     )
-    wanted = {k: module.params[k] for k in ("tcp", "tcp_fin", "udp")
-              if module.params[k] is not None}
+    wanted = {
+        k: module.params[k] for k in ("tcp", "tcp_fin", "udp") if module.params[k] is not None
+    }
     for name, value in wanted.items():
         if not 1 <= value <= MAX_TIMEOUT:
             module.fail_json(msg=f"{name} must be from 1 to {MAX_TIMEOUT} seconds, got {value}")
@@ -102,8 +103,7 @@ def main():
         result["diff"] = {"before": before.render() + "\n", "after": after.render() + "\n"}
     if changed and not module.check_mode:
         try:
-            ipvs.set_timeouts(**{k: v for k, v in wanted.items()
-                                 if getattr(before, k) != v})
+            ipvs.set_timeouts(**{k: v for k, v in wanted.items() if getattr(before, k) != v})
             after = ipvs.timeouts()
         except NetlinkError as exc:
             module.fail_json(msg=f"cannot set IPVS timeouts: {exc}", **result)

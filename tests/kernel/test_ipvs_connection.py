@@ -76,9 +76,17 @@ true
 
 
 def service(scheduler, weights):
-    return [{"address": "10.99.0.10", "port": 80, "scheduler": scheduler, "destinations": [
-        {"address": f"10.200.{n}.2", "port": 8080, "forwarding": "nat", "weight": w}
-        for n, w in zip((1, 2), weights, strict=True)]}]
+    return [
+        {
+            "address": "10.99.0.10",
+            "port": 80,
+            "scheduler": scheduler,
+            "destinations": [
+                {"address": f"10.200.{n}.2", "port": 8080, "forwarding": "nat", "weight": w}
+                for n, w in zip((1, 2), weights, strict=True)
+            ],
+        }
+    ]
 
 
 def wait_for(lab, path, timeout=30):
@@ -99,9 +107,11 @@ def nat_lab(lab):
     lab.ssh(SETUP)
     # the servers are up once both answer directly
     deadline = time.monotonic() + 30
-    while lab.ssh("ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.1.2 8080' && "
-                  "ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.2.2 8080'",
-                  check=False).returncode:
+    while lab.ssh(
+        "ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.1.2 8080' && "
+        "ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.2.2 8080'",
+        check=False,
+    ).returncode:
         assert time.monotonic() < deadline, "real servers did not start"
         time.sleep(0.5)
     yield lab
@@ -109,8 +119,9 @@ def nat_lab(lab):
 
 
 def new_connection_server(lab):
-    return lab.ssh("ip netns exec lvscl sh -c 'echo probe | nc -w 3 10.99.0.10 80'"
-                   ).stdout.split()[0]
+    return lab.ssh("ip netns exec lvscl sh -c 'echo probe | nc -w 3 10.99.0.10 80'").stdout.split()[
+        0
+    ]
 
 
 def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
@@ -118,8 +129,10 @@ def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
     result = lab.module("ipvs", {"services": service("rr", [1, 1])})
     assert result["changed"] and not result.get("failed"), result.get("msg")
 
-    lab.ssh("setsid ip netns exec lvscl python3 /tmp/lvsconn/client.py /tmp/lvsconn "
-            "</dev/null >/tmp/lvsconn/client.log 2>&1 & echo $! > /tmp/lvsconn/client.pid")
+    lab.ssh(
+        "setsid ip netns exec lvscl python3 /tmp/lvsconn/client.py /tmp/lvsconn "
+        "</dev/null >/tmp/lvsconn/client.log 2>&1 & echo $! > /tmp/lvsconn/client.pid"
+    )
     holder, word = wait_for(lab, "/tmp/lvsconn/reply1").split()
     assert word == "one" and holder in ("rs1", "rs2")
     n = int(holder[-1])
@@ -131,8 +144,9 @@ def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
     weights = [0, 5] if n == 1 else [5, 0]
     edit = lab.module("ipvs", {"services": service("wlc", weights)})
     assert not edit.get("failed"), edit.get("msg")
-    assert edit["operations"] and all(op.startswith(("-E ", "-e "))
-                                      for op in edit["operations"]), edit["operations"]
+    assert edit["operations"] and all(op.startswith(("-E ", "-e ")) for op in edit["operations"]), (
+        edit["operations"]
+    )
     assert "-A -t 10.99.0.10:80 -s wlc\n" in lab.ssh("ipvsadm -Sn").stdout
 
     # new connections follow the new weights...

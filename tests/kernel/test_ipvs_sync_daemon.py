@@ -21,8 +21,15 @@ def run(lab, items, **kw):
 
 
 BOTH = [
-    {"role": "master", "interface": "eth1", "syncid": 10, "sync_maxlen": 1400,
-     "mcast_group": "239.0.0.81", "mcast_port": 8850, "mcast_ttl": 2},
+    {
+        "role": "master",
+        "interface": "eth1",
+        "syncid": 10,
+        "sync_maxlen": 1400,
+        "mcast_group": "239.0.0.81",
+        "mcast_port": 8850,
+        "mcast_ttl": 2,
+    },
     {"role": "backup", "interface": "eth1", "syncid": 10},
 ]
 
@@ -34,8 +41,10 @@ def test_master_and_backup_at_once_then_no_change(no_daemons):
     first = run(lab, BOTH)
     assert first["operations"] == ["start master", "start backup"]
     listing = daemons(lab)
-    assert ("master sync daemon (mcast=eth1, syncid=10, maxlen=1400, group=239.0.0.81, "
-            "port=8850, ttl=2)") in listing
+    assert (
+        "master sync daemon (mcast=eth1, syncid=10, maxlen=1400, group=239.0.0.81, "
+        "port=8850, ttl=2)"
+    ) in listing
     assert "backup sync daemon (mcast=eth1, syncid=10" in listing
     assert first["diff"]["after"] == listing == check["diff"]["after"]
     roles = {d["role"]: d for d in first["daemons"]}
@@ -65,7 +74,8 @@ def test_absent_stops_one_daemon(no_daemons):
 
 def test_missing_interface_is_a_clear_error(no_daemons):
     lab = no_daemons
-    result = lab.module("ipvs_sync_daemon", {"daemons": [{"role": "master",
-                                                          "interface": "nosuch0"}]})
+    result = lab.module(
+        "ipvs_sync_daemon", {"daemons": [{"role": "master", "interface": "nosuch0"}]}
+    )
     assert result["failed"]
     assert "interface 'nosuch0' does not exist" in result["msg"]

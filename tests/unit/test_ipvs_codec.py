@@ -39,18 +39,27 @@ def test_service_identity_only():
 
 def test_service_full_ipv4():
     svc = Service(protocol="tcp", address="192.0.2.10", port=80, scheduler="rr")
-    assert ipvs.encode_service(svc) == h(
-        "54000180" + V4_TCP_ID +
-        "07000600 72720000"  # sched "rr\0"
-        "0c000700 00000000 ffffffff"  # flags 0, mask all
-        "08000800 00000000"  # timeout 0
-        "08000900 ffffffff"  # netmask 255.255.255.255, network order
+    assert (
+        ipvs.encode_service(svc)
+        == h(
+            "54000180" + V4_TCP_ID + "07000600 72720000"  # sched "rr\0"
+            "0c000700 00000000 ffffffff"  # flags 0, mask all
+            "08000800 00000000"  # timeout 0
+            "08000900 ffffffff"  # netmask 255.255.255.255, network order
+        )
     )
 
 
 def test_service_persistent_ipv4_mask_is_network_order():
-    svc = Service(protocol="udp", address="192.0.2.10", port=53, scheduler="sh",
-                  flags=SVC_F_PERSISTENT | 0x8, timeout=600, netmask=0xFFFFFF00)
+    svc = Service(
+        protocol="udp",
+        address="192.0.2.10",
+        port=53,
+        scheduler="sh",
+        flags=SVC_F_PERSISTENT | 0x8,
+        timeout=600,
+        netmask=0xFFFFFF00,
+    )
     attrs = nl.parse_attrs(ipvs.encode_service(svc)[4:])
     assert attrs[ipvs.SVC_ATTR_NETMASK] == h("ffffff00")
     assert attrs[ipvs.SVC_ATTR_FLAGS] == h("09000000 ffffffff")
@@ -59,8 +68,9 @@ def test_service_persistent_ipv4_mask_is_network_order():
 
 
 def test_service_fwmark_ipv6_netmask_is_prefix_length():
-    svc = Service(family=AF_INET6, fwmark=7, scheduler="mh", flags=SVC_F_PERSISTENT,
-                  timeout=300, netmask=64)
+    svc = Service(
+        family=AF_INET6, fwmark=7, scheduler="mh", flags=SVC_F_PERSISTENT, timeout=300, netmask=64
+    )
     assert ipvs.encode_service(svc) == h(
         "38000180"
         "06000100 0a000000"  # AF_INET6
@@ -73,8 +83,9 @@ def test_service_fwmark_ipv6_netmask_is_prefix_length():
 
 
 def test_destination_full_dr():
-    dest = Destination("192.0.2.21", 80, weight=3, forwarding="dr", upper_threshold=100,
-                       lower_threshold=10)
+    dest = Destination(
+        "192.0.2.21", 80, weight=3, forwarding="dr", upper_threshold=100, lower_threshold=10
+    )
     assert ipvs.encode_dest(dest) == h(
         "48000280"
         "06000b00 02000000"  # address family
@@ -88,8 +99,14 @@ def test_destination_full_dr():
 
 
 def test_destination_gue_tunnel_attrs():
-    dest = Destination("2001:db8::21", 80, forwarding="tun", tunnel_type="gue",
-                       tunnel_port=6080, tunnel_checksum="remcsum")
+    dest = Destination(
+        "2001:db8::21",
+        80,
+        forwarding="tun",
+        tunnel_type="gue",
+        tunnel_port=6080,
+        tunnel_checksum="remcsum",
+    )
     attrs = nl.parse_attrs(ipvs.encode_dest(dest)[4:])
     assert attrs[ipvs.DEST_ATTR_ADDR] == h("20010db8 00000000 00000000 00000021")
     assert attrs[ipvs.DEST_ATTR_FWD_METHOD] == h("02000000")
@@ -101,9 +118,8 @@ def test_destination_gue_tunnel_attrs():
 def test_destination_identity_for_delete():
     dest = Destination("192.0.2.21", 8080, forwarding="nat")
     assert ipvs.encode_dest(dest, full=False) == h(
-        "28000280 06000b00 02000000"
-        "14000100 c0000215 00000000 00000000 00000000"
-        "06000200 1f900000")
+        "28000280 06000b00 0200000014000100 c0000215 00000000 00000000 0000000006000200 1f900000"
+    )
 
 
 def test_op_encoding_uses_set_commands_for_edits():
@@ -118,12 +134,21 @@ def test_op_encoding_uses_set_commands_for_edits():
     assert ipvs.DEST_ATTR_WEIGHT in nl.parse_attrs(parsed[ipvs.CMD_ATTR_DEST])
     assert ipvs.encode_op(Op("del_dest", svc, dest))[0] == ipvs.CMD_DEL_DEST
     assert ipvs.encode_op(Op("del_service", svc)) == (
-        ipvs.CMD_DEL_SERVICE, ipvs.encode_service(svc, full=False))
+        ipvs.CMD_DEL_SERVICE,
+        ipvs.encode_service(svc, full=False),
+    )
 
 
 def test_daemon_encoding():
-    daemon = SyncDaemon("backup", "eth1", syncid=5, sync_maxlen=1400, mcast_group="239.1.2.3",
-                        mcast_port=8850, mcast_ttl=2)
+    daemon = SyncDaemon(
+        "backup",
+        "eth1",
+        syncid=5,
+        sync_maxlen=1400,
+        mcast_group="239.1.2.3",
+        mcast_port=8850,
+        mcast_ttl=2,
+    )
     assert ipvs.encode_daemon(daemon) == h(
         "40000380"
         "08000100 02000000"  # IP_VS_STATE_BACKUP
@@ -135,7 +160,8 @@ def test_daemon_encoding():
         "05000800 02000000"  # ttl
     )
     assert ipvs.encode_daemon(daemon, full=False) == h(
-        "20000380 08000100 02000000 09000200 65746831 00000000 08000300 05000000")
+        "20000380 08000100 02000000 09000200 65746831 00000000 08000300 05000000"
+    )
 
 
 def test_timeouts_only_given_values():
@@ -143,16 +169,24 @@ def test_timeouts_only_given_values():
 
 
 def test_service_round_trip_through_decoder():
-    svc = Service(protocol="sctp", address="2001:db8::10", port=9, scheduler="wrr",
-                  flags=SVC_F_PERSISTENT, timeout=30, netmask=96)
+    svc = Service(
+        protocol="sctp",
+        address="2001:db8::10",
+        port=9,
+        scheduler="wrr",
+        flags=SVC_F_PERSISTENT,
+        timeout=30,
+        netmask=96,
+    )
     attrs = nl.parse_attrs(ipvs.encode_service(svc))
     back = ipvs.decode_service(nl.parse_attrs(attrs[ipvs.CMD_ATTR_SERVICE]))
     assert back == svc
 
 
 def test_decoder_strips_hashed_flag_and_reads_stats64():
-    stats = nl.attr_nested(ipvs.SVC_ATTR_STATS64, [
-        nl.attr(n, (n * 1000).to_bytes(8, "little")) for n in range(1, 11)])
+    stats = nl.attr_nested(
+        ipvs.SVC_ATTR_STATS64, [nl.attr(n, (n * 1000).to_bytes(8, "little")) for n in range(1, 11)]
+    )
     payload = ipvs.encode_service(Service(protocol="tcp", address="192.0.2.10", port=80))[4:]
     attrs = nl.parse_attrs(payload)
     attrs[ipvs.SVC_ATTR_FLAGS] = h("02000000 ffffffff")  # IP_VS_SVC_F_HASHED as dumped
@@ -165,18 +199,26 @@ def test_decoder_strips_hashed_flag_and_reads_stats64():
 def test_explain_messages():
     svc = Service(protocol="tcp", address="192.0.2.10", port=80, scheduler="xyz")
     dest = Destination("192.0.2.21", 80)
-    assert ipvs.explain("add_service", errno.ENOENT, svc) == \
-        "scheduler 'xyz' is not available (module ip_vs_xyz missing?)"
+    assert (
+        ipvs.explain("add_service", errno.ENOENT, svc)
+        == "scheduler 'xyz' is not available (module ip_vs_xyz missing?)"
+    )
     assert ipvs.explain("set_service", errno.ESRCH, svc) == "tcp 192.0.2.10:80 does not exist"
-    assert ipvs.explain("del_dest", errno.ENOENT, svc, dest) == \
-        "destination 192.0.2.21:80 of tcp 192.0.2.10:80 does not exist"
+    assert (
+        ipvs.explain("del_dest", errno.ENOENT, svc, dest)
+        == "destination 192.0.2.21:80 of tcp 192.0.2.10:80 does not exist"
+    )
     assert "already exists" in ipvs.explain("add_dest", errno.EEXIST, svc, dest)
     assert "CAP_NET_ADMIN" in ipvs.explain("add_service", errno.EPERM, svc)
-    assert ipvs.explain("start_daemon", errno.ENODEV,
-                        daemon=SyncDaemon("master", "eth9")) == "interface 'eth9' does not exist"
-    assert ipvs.explain("add_dest", errno.EINVAL, svc, dest, kernel_text="bad") == \
-        "the kernel rejected destination 192.0.2.21:80 of tcp 192.0.2.10:80 as invalid " \
+    assert (
+        ipvs.explain("start_daemon", errno.ENODEV, daemon=SyncDaemon("master", "eth9"))
+        == "interface 'eth9' does not exist"
+    )
+    assert (
+        ipvs.explain("add_dest", errno.EINVAL, svc, dest, kernel_text="bad")
+        == "the kernel rejected destination 192.0.2.21:80 of tcp 192.0.2.10:80 as invalid "
         "(kernel: bad)"
+    )
 
 
 # Replies captured from a Linux 6.1 guest (tests/unit/fixtures/*.json, hex of what recv()
@@ -213,8 +255,11 @@ def test_decode_captured_dest_dump():
 
 def test_decode_captured_daemons_and_config():
     cap = captured("daemon_dump")
-    daemons = [ipvs.decode_daemon(nl.parse_attrs(m.attrs[ipvs.CMD_ATTR_DAEMON]))
-               for m in messages(cap) if ipvs.CMD_ATTR_DAEMON in m.attrs]
+    daemons = [
+        ipvs.decode_daemon(nl.parse_attrs(m.attrs[ipvs.CMD_ATTR_DAEMON]))
+        for m in messages(cap)
+        if ipvs.CMD_ATTR_DAEMON in m.attrs
+    ]
     assert [d.to_dict() for d in daemons] == cap["expect"]
     cap = captured("config")
     (reply,) = [m for m in messages(cap) if m.type != nl.NLMSG_ERROR]

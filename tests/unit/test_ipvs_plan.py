@@ -27,83 +27,174 @@ def table(*services):
 
 CASES = [
     # (id, current, desired, options, expected operations)
-    ("empty to one service", [], [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22")])], {},
-     ["-A -t 192.0.2.10:80 -s wrr",
-      "-a -t 192.0.2.10:80 -r 192.0.2.21:80 -g -w 1",
-      "-a -t 192.0.2.10:80 -r 192.0.2.22:80 -g -w 1"]),
-    ("no-op", [svc(destinations=[dst("192.0.2.21", weight=5)])],
-     [svc(destinations=[dst("192.0.2.21", weight=5)])], {}, []),
-    ("no-op, destinations listed in another order and address spelling",
-     [svc(address="2001:db8::10", destinations=[dst("2001:db8::21"), dst("2001:db8::22")])],
-     [svc(address="2001:DB8:0::10",
-          destinations=[dst("2001:db8:0:0::22"), dst("2001:db8::21")])], {}, []),
-    ("weight change edits in place",
-     [svc(destinations=[dst("192.0.2.21", weight=1)])],
-     [svc(destinations=[dst("192.0.2.21", weight=7)])], {},
-     ["-e -t 192.0.2.10:80 -r 192.0.2.21:80 -g -w 7"]),
-    ("forwarding and thresholds edit in place",
-     [svc(destinations=[dst("192.0.2.21")])],
-     [svc(destinations=[dst("192.0.2.21", forwarding="tun", upper_threshold=50,
-                            lower_threshold=5)])], {},
-     ["-e -t 192.0.2.10:80 -r 192.0.2.21:80 -i -w 1 --tun-type ipip -x 50 -y 5"]),
-    ("scheduler change edits the service in place, destinations untouched",
-     [svc(destinations=[dst("192.0.2.21")])],
-     [svc(scheduler="lc", destinations=[dst("192.0.2.21")])], {},
-     ["-E -t 192.0.2.10:80 -s lc"]),
-    ("persistence on, then netmask only",
-     [svc()], [svc(persistence_timeout=300, persistence_netmask="24")], {},
-     ["-E -t 192.0.2.10:80 -s wrr -p 300 -M 255.255.255.0"]),
-    ("timeout of a non-persistent service does not matter",
-     [svc()], [svc()], {}, []),
-    ("nat port change is a new destination",
-     [svc(destinations=[dst("198.51.100.21", port=8080, forwarding="nat")])],
-     [svc(destinations=[dst("198.51.100.21", port=8081, forwarding="nat")])], {},
-     ["-a -t 192.0.2.10:80 -r 198.51.100.21:8081 -m -w 1",
-      "-d -t 192.0.2.10:80 -r 198.51.100.21:8080"]),
-    ("removed destination", [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22")])],
-     [svc(destinations=[dst("192.0.2.21")])], {},
-     ["-d -t 192.0.2.10:80 -r 192.0.2.22:80"]),
-    ("removed destination drains first",
-     [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22", weight=3)])],
-     [svc(destinations=[dst("192.0.2.21")])], {"drain": True},
-     ["-e -t 192.0.2.10:80 -r 192.0.2.22:80 -g -w 0"]),
-    ("drained idle destination is deleted",
-     [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22", weight=0)])],
-     [svc(destinations=[dst("192.0.2.21")])], {"drain": True},
-     ["-d -t 192.0.2.10:80 -r 192.0.2.22:80"]),
-    ("absent service", [svc(destinations=[dst("192.0.2.21")])], [svc(state="absent")], {},
-     ["-D -t 192.0.2.10:80"]),
+    (
+        "empty to one service",
+        [],
+        [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22")])],
+        {},
+        [
+            "-A -t 192.0.2.10:80 -s wrr",
+            "-a -t 192.0.2.10:80 -r 192.0.2.21:80 -g -w 1",
+            "-a -t 192.0.2.10:80 -r 192.0.2.22:80 -g -w 1",
+        ],
+    ),
+    (
+        "no-op",
+        [svc(destinations=[dst("192.0.2.21", weight=5)])],
+        [svc(destinations=[dst("192.0.2.21", weight=5)])],
+        {},
+        [],
+    ),
+    (
+        "no-op, destinations listed in another order and address spelling",
+        [svc(address="2001:db8::10", destinations=[dst("2001:db8::21"), dst("2001:db8::22")])],
+        [
+            svc(
+                address="2001:DB8:0::10",
+                destinations=[dst("2001:db8:0:0::22"), dst("2001:db8::21")],
+            )
+        ],
+        {},
+        [],
+    ),
+    (
+        "weight change edits in place",
+        [svc(destinations=[dst("192.0.2.21", weight=1)])],
+        [svc(destinations=[dst("192.0.2.21", weight=7)])],
+        {},
+        ["-e -t 192.0.2.10:80 -r 192.0.2.21:80 -g -w 7"],
+    ),
+    (
+        "forwarding and thresholds edit in place",
+        [svc(destinations=[dst("192.0.2.21")])],
+        [
+            svc(
+                destinations=[
+                    dst("192.0.2.21", forwarding="tun", upper_threshold=50, lower_threshold=5)
+                ]
+            )
+        ],
+        {},
+        ["-e -t 192.0.2.10:80 -r 192.0.2.21:80 -i -w 1 --tun-type ipip -x 50 -y 5"],
+    ),
+    (
+        "scheduler change edits the service in place, destinations untouched",
+        [svc(destinations=[dst("192.0.2.21")])],
+        [svc(scheduler="lc", destinations=[dst("192.0.2.21")])],
+        {},
+        ["-E -t 192.0.2.10:80 -s lc"],
+    ),
+    (
+        "persistence on, then netmask only",
+        [svc()],
+        [svc(persistence_timeout=300, persistence_netmask="24")],
+        {},
+        ["-E -t 192.0.2.10:80 -s wrr -p 300 -M 255.255.255.0"],
+    ),
+    ("timeout of a non-persistent service does not matter", [svc()], [svc()], {}, []),
+    (
+        "nat port change is a new destination",
+        [svc(destinations=[dst("198.51.100.21", port=8080, forwarding="nat")])],
+        [svc(destinations=[dst("198.51.100.21", port=8081, forwarding="nat")])],
+        {},
+        [
+            "-a -t 192.0.2.10:80 -r 198.51.100.21:8081 -m -w 1",
+            "-d -t 192.0.2.10:80 -r 198.51.100.21:8080",
+        ],
+    ),
+    (
+        "removed destination",
+        [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22")])],
+        [svc(destinations=[dst("192.0.2.21")])],
+        {},
+        ["-d -t 192.0.2.10:80 -r 192.0.2.22:80"],
+    ),
+    (
+        "removed destination drains first",
+        [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22", weight=3)])],
+        [svc(destinations=[dst("192.0.2.21")])],
+        {"drain": True},
+        ["-e -t 192.0.2.10:80 -r 192.0.2.22:80 -g -w 0"],
+    ),
+    (
+        "drained idle destination is deleted",
+        [svc(destinations=[dst("192.0.2.21"), dst("192.0.2.22", weight=0)])],
+        [svc(destinations=[dst("192.0.2.21")])],
+        {"drain": True},
+        ["-d -t 192.0.2.10:80 -r 192.0.2.22:80"],
+    ),
+    (
+        "absent service",
+        [svc(destinations=[dst("192.0.2.21")])],
+        [svc(state="absent")],
+        {},
+        ["-D -t 192.0.2.10:80"],
+    ),
     ("absent service that is not there is a no-op", [], [svc(state="absent")], {}, []),
-    ("undeclared service kept without purge", [svc(port=443)], [svc()], {},
-     ["-A -t 192.0.2.10:80 -s wrr"]),
-    ("purge removes undeclared services after the declared ones are built",
-     [svc(port=443), {"fwmark": 3, "destinations": [dst("192.0.2.21", port=0)]}],
-     [svc()], {"purge": True},
-     ["-A -t 192.0.2.10:80 -s wrr", "-D -t 192.0.2.10:443", "-D -f 3"]),
-    ("purge with drain zeroes weights first",
-     [svc(port=443, destinations=[dst("192.0.2.21", port=443)])], [], {"purge": True,
-                                                                       "drain": True},
-     ["-e -t 192.0.2.10:443 -r 192.0.2.21:443 -g -w 0"]),
-    ("purge of a table already in shape is a no-op",
-     [svc(destinations=[dst("192.0.2.21")])], [svc(destinations=[dst("192.0.2.21")])],
-     {"purge": True}, []),
-    ("fwmark and protocol are part of identity",
-     [svc(protocol="udp")], [svc(protocol="tcp")], {},
-     ["-A -t 192.0.2.10:80 -s wrr"]),
-    ("ipv6 fwmark service with sh flags",
-     [], [{"fwmark": 9, "family": "ipv6", "scheduler": "sh", "hash_fallback": True,
-           "hash_port": True, "destinations": [dst("2001:db8::21", port=0)]}], {},
-     ["-A -f 9 -6 -s sh -b sh-fallback,sh-port",
-      "-a -f 9 -6 -r [2001:db8::21]:0 -g -w 1"]),
-    ("services built in table order",
-     [], [svc(port=443), {"address": "192.0.2.9", "port": 80, "protocol": "udp"}, svc()], {},
-     ["-A -t 192.0.2.10:80 -s wrr", "-A -t 192.0.2.10:443 -s wrr",
-      "-A -u 192.0.2.9:80 -s wlc"]),
+    (
+        "undeclared service kept without purge",
+        [svc(port=443)],
+        [svc()],
+        {},
+        ["-A -t 192.0.2.10:80 -s wrr"],
+    ),
+    (
+        "purge removes undeclared services after the declared ones are built",
+        [svc(port=443), {"fwmark": 3, "destinations": [dst("192.0.2.21", port=0)]}],
+        [svc()],
+        {"purge": True},
+        ["-A -t 192.0.2.10:80 -s wrr", "-D -t 192.0.2.10:443", "-D -f 3"],
+    ),
+    (
+        "purge with drain zeroes weights first",
+        [svc(port=443, destinations=[dst("192.0.2.21", port=443)])],
+        [],
+        {"purge": True, "drain": True},
+        ["-e -t 192.0.2.10:443 -r 192.0.2.21:443 -g -w 0"],
+    ),
+    (
+        "purge of a table already in shape is a no-op",
+        [svc(destinations=[dst("192.0.2.21")])],
+        [svc(destinations=[dst("192.0.2.21")])],
+        {"purge": True},
+        [],
+    ),
+    (
+        "fwmark and protocol are part of identity",
+        [svc(protocol="udp")],
+        [svc(protocol="tcp")],
+        {},
+        ["-A -t 192.0.2.10:80 -s wrr"],
+    ),
+    (
+        "ipv6 fwmark service with sh flags",
+        [],
+        [
+            {
+                "fwmark": 9,
+                "family": "ipv6",
+                "scheduler": "sh",
+                "hash_fallback": True,
+                "hash_port": True,
+                "destinations": [dst("2001:db8::21", port=0)],
+            }
+        ],
+        {},
+        ["-A -f 9 -6 -s sh -b sh-fallback,sh-port", "-a -f 9 -6 -r [2001:db8::21]:0 -g -w 1"],
+    ),
+    (
+        "services built in table order",
+        [],
+        [svc(port=443), {"address": "192.0.2.9", "port": 80, "protocol": "udp"}, svc()],
+        {},
+        ["-A -t 192.0.2.10:80 -s wrr", "-A -t 192.0.2.10:443 -s wrr", "-A -u 192.0.2.9:80 -s wlc"],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("current", "desired", "options", "expected"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("current", "desired", "options", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_plan(current, desired, options, expected):
     result = plan(table(*current), parse_services(desired), **options)
     assert [op.describe() for op in result.ops] == expected
@@ -143,15 +234,40 @@ def test_simulate_keeps_counters_of_edited_destinations():
 
 def test_render_matches_ipvsadm_save_layout():
     services = [
-        Service(protocol="udp", address="192.0.2.10", port=53, scheduler="sh", flags=0x1 | 0x4
-                | 0x8, timeout=600, netmask=0xFFFFFF00),
-        Service(protocol="tcp", address="192.0.2.10", port=80, scheduler="wrr", destinations=[
-            Destination("198.51.100.21", 8080, weight=0, forwarding="nat", upper_threshold=100,
-                        lower_threshold=10),
-            Destination("192.0.2.22", 80, forwarding="tun", tunnel_type="gue", tunnel_port=6080,
-                        tunnel_checksum="csum"),
-            Destination("192.0.2.21", 80, weight=2),
-        ]),
+        Service(
+            protocol="udp",
+            address="192.0.2.10",
+            port=53,
+            scheduler="sh",
+            flags=0x1 | 0x4 | 0x8,
+            timeout=600,
+            netmask=0xFFFFFF00,
+        ),
+        Service(
+            protocol="tcp",
+            address="192.0.2.10",
+            port=80,
+            scheduler="wrr",
+            destinations=[
+                Destination(
+                    "198.51.100.21",
+                    8080,
+                    weight=0,
+                    forwarding="nat",
+                    upper_threshold=100,
+                    lower_threshold=10,
+                ),
+                Destination(
+                    "192.0.2.22",
+                    80,
+                    forwarding="tun",
+                    tunnel_type="gue",
+                    tunnel_port=6080,
+                    tunnel_checksum="csum",
+                ),
+                Destination("192.0.2.21", 80, weight=2),
+            ],
+        ),
         Service(family=10, fwmark=7, scheduler="mh", flags=0x1 | 0x10, timeout=300, netmask=64),
     ]
     assert render(services, thresholds=False) == (

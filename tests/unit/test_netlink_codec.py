@@ -22,8 +22,10 @@ def h(text: str) -> bytes:
         (nl.attr_str(2, "IPVS"), h("09000200 49505653 00000000")),
         (nl.attr_str(6, "rr"), h("07000600 72720000")),
         (nl.attr(3, b""), h("04000300")),
-        (nl.attr_nested(1, [nl.attr_u16(1, 2), nl.attr_u32(5, 7)]),
-         h("14000180 06000100 02000000 08000500 07000000")),
+        (
+            nl.attr_nested(1, [nl.attr_u16(1, 2), nl.attr_u32(5, 7)]),
+            h("14000180 06000100 02000000 08000500 07000000"),
+        ),
     ],
 )
 def test_attribute_encoding(encoded, expected):
@@ -31,8 +33,9 @@ def test_attribute_encoding(encoded, expected):
 
 
 def test_genl_message_header():
-    msg = nl.genl_message(0x10, 3, nl.attr_str(2, "IPVS"), flags=nl.NLM_F_REQUEST | nl.NLM_F_ACK,
-                          seq=1, version=1)
+    msg = nl.genl_message(
+        0x10, 3, nl.attr_str(2, "IPVS"), flags=nl.NLM_F_REQUEST | nl.NLM_F_ACK, seq=1, version=1
+    )
     assert msg == h(
         "20000000 1000 0500 01000000 00000000"  # nlmsghdr: len 32, type, flags, seq, pid
         "03 01 0000"  # genlmsghdr: cmd, version, reserved
@@ -59,20 +62,30 @@ def test_parse_error_with_extended_ack():
     echoed = struct.pack("=IHHII", 44, 0x1A, 5, 7, 0)
     tlv = nl.attr_str(1, "bad attr")
     body = struct.pack("=i", -errno.EINVAL) + echoed + tlv
-    hdr = struct.pack("=IHHII", 16 + len(body), nl.NLMSG_ERROR,
-                      nl.NLM_F_CAPPED | nl.NLM_F_ACK_TLVS, 7, 1234)
+    hdr = struct.pack(
+        "=IHHII", 16 + len(body), nl.NLMSG_ERROR, nl.NLM_F_CAPPED | nl.NLM_F_ACK_TLVS, 7, 1234
+    )
     (msg,) = nl.parse_messages(hdr + body)
-    assert (msg.type, msg.seq, msg.error, msg.ext_msg) == (nl.NLMSG_ERROR, 7, errno.EINVAL,
-                                                          "bad attr")
+    assert (msg.type, msg.seq, msg.error, msg.ext_msg) == (
+        nl.NLMSG_ERROR,
+        7,
+        errno.EINVAL,
+        "bad attr",
+    )
 
 
 def test_parse_plain_ack_and_done():
-    ack = struct.pack("=IHHII", 36, nl.NLMSG_ERROR, 0x100, 3, 0) + struct.pack("=i", 0) \
+    ack = (
+        struct.pack("=IHHII", 36, nl.NLMSG_ERROR, 0x100, 3, 0)
+        + struct.pack("=i", 0)
         + struct.pack("=IHHII", 20, 0x1A, 5, 3, 0)
+    )
     done = struct.pack("=IHHII", 20, nl.NLMSG_DONE, nl.NLM_F_MULTI, 4, 0) + struct.pack("=i", 0)
     msgs = list(nl.parse_messages(ack + done))
-    assert [(m.type, m.seq, m.error) for m in msgs] == [(nl.NLMSG_ERROR, 3, 0),
-                                                       (nl.NLMSG_DONE, 4, 0)]
+    assert [(m.type, m.seq, m.error) for m in msgs] == [
+        (nl.NLMSG_ERROR, 3, 0),
+        (nl.NLMSG_DONE, 4, 0),
+    ]
 
 
 def test_parse_genl_reply_attrs():
@@ -109,8 +122,10 @@ def test_dump_collects_multipart_reply():
 
 def test_batch_reports_each_outcome_in_order():
     with nl.GenlSocket("nlctrl") as sock:
-        req = [(nl.CTRL_CMD_GETFAMILY, nl.attr_str(nl.CTRL_ATTR_FAMILY_NAME, name))
-               for name in ("nlctrl", "NO-SUCH-FAMILY", "nlctrl")]
+        req = [
+            (nl.CTRL_CMD_GETFAMILY, nl.attr_str(nl.CTRL_ATTR_FAMILY_NAME, name))
+            for name in ("nlctrl", "NO-SUCH-FAMILY", "nlctrl")
+        ]
         results = sock.batch(req, stop_on_error=False)
         assert [err for err, _ in results] == [0, errno.ENOENT, 0]
         assert nl.get_u16(results[0][1][0].attrs[nl.CTRL_ATTR_FAMILY_ID]) == nl.GENL_ID_CTRL
