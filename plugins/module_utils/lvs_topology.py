@@ -179,9 +179,14 @@ class _Context:
     def __init__(self, model: Mapping, hosts: Mapping, groups: Mapping):
         self.model = model
         self.errors: list[str] = []
+        self.mode = "keepalived"
+        # names and addresses of lvs_vips entries, sound or not (no cascading errors)
+        self.declared_vips: set[str] = set()
         self.groups = {g: list(members or []) for g, members in (groups or {}).items()}
         self.segments: dict[str, dict] = {}
         self._parse_segments(model.get("segments"))
+        # everything else hangs on the segments: report only them when they are wrong
+        self.segments_ok = not self.errors
         # host -> list of (interface, segment, ip_interface)
         self.hosts: dict[str, list] = {}
         self._parse_hosts(hosts or {})
@@ -220,7 +225,7 @@ class _Context:
             for item in (hv or {}).get("lvs_interfaces") or []:
                 nic, segment, address = item.get("name"), item.get("segment"), item.get("address")
                 if segment not in self.segments:
-                    if self.model.get("segments") is not None:
+                    if self.segments_ok:
                         self.err(f"host {name} {nic}: unknown segment {segment!r}")
                     continue
                 try:
@@ -270,6 +275,8 @@ class _Context:
 def validate(model: Mapping, hosts: Mapping, groups: Mapping) -> list[str]:
     """Every problem in the model, each a message naming the item; [] when sound."""
     ctx = _Context(model or {}, hosts, groups)
+    if not ctx.segments_ok:
+        return ctx.errors
     _check_mode(ctx)
     _check_groups(ctx)
     if ctx.mode == "keepalived":
@@ -457,9 +464,10 @@ def _check_vips(ctx: _Context) -> dict[str, dict]:
         if not isinstance(name, str) or not NAME_RE.match(name):
             ctx.err(f"{what}: needs a name (letters, digits, '.', '_', '-')")
             continue
-        if name in vips:
+        if name in ctx.declared_vips:
             ctx.err(f"{what}: the name is used twice")
             continue
+        ctx.declared_vips.update((name, str(vip.get("address"))))
         address = _ip(vip.get("address"))
         if address is None:
             ctx.err(f"{what}: address {vip.get('address')!r} is not an IP address")
@@ -468,8 +476,11 @@ def _check_vips(ctx: _Context) -> dict[str, dict]:
         if segment is not None and segment not in ctx.segments:
             ctx.err(f"{what}: unknown segment {segment!r}")
             continue
-        if segment is None or segment not in director_segments:
+        if ctx.segment_of(address) not in director_segments:
             ctx.err(f"{what}: {address} is outside every director network")
+            continue
+        if segment not in director_segments:
+            ctx.err(f"{what}: no director has an interface on segment {segment}")
             continue
         network = ctx.segments[segment]["network"]
         if address not in network:
@@ -499,6 +510,8 @@ def _resolve_vip(ctx: _Context, what: str, ref, vips: dict[str, dict]):
     if ref in vips:
         return vips[ref]
     address = _ip(ref)
+    if ref in ctx.declared_vips and not any(v["address"] == address for v in vips.values()):
+        return None  # the VIP itself is reported
     if address is None:
         ctx.err(f"{what}: VIP {ref!r} is neither a VIP name from lvs_vips nor an address")
         return None
@@ -733,7 +746,7 @@ def _check_real_servers(ctx: _Context, what: str, svc: Mapping, vip, method, vip
                 )
             else:
                 ctx.err(f"{rwhat}: no address on segment {segment}")
-        elif nic is None:
+        elif nic is None and method != "nat":
             ctx.err(f"{rwhat}: has no address in lvs_interfaces")
     return total
 
