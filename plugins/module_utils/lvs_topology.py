@@ -295,6 +295,9 @@ def _unknown_keys(ctx: _Context, what: str, item: Mapping, allowed: set[str]) ->
 
 
 def _check_mode(ctx: _Context) -> None:
+    topology = ctx.model.get("topology")
+    if not isinstance(topology, str) or not NAME_RE.match(topology):
+        ctx.err(f"lvs_topology {topology!r} must name the profile (web, media, cache, mail, ...)")
     mode = ctx.model.get("mode", "keepalived")
     if mode not in MODES:
         ctx.err(f"lvs_mode {mode!r} is unknown (known: {', '.join(MODES)})")
