@@ -46,7 +46,12 @@ class ActionModule(ActionBase):
             )
             for name in names
         }
-        errors = lvs_topology.validate(model, hosts, groups)
+        tiers = [*directors, *groups.get(lvs_topology.REALSERVERS_GROUP, [])]
+        models = {model_host: model}
+        models.update(
+            (name, lvs_topology.model_from_vars(hostvars[name])) for name in tiers if name in names
+        )
+        errors = lvs_topology.disagreements(models) + lvs_topology.validate(model, hosts, groups)
         result["changed"] = False
         result["errors"] = errors
         if errors:

@@ -1124,3 +1124,24 @@ def plan(model: Mapping, hosts: Mapping, groups: Mapping) -> dict:
     for host in groups.get(REALSERVERS_GROUP, []):
         out[host] = realserver_vars(model, hosts, groups, host)
     return out
+
+
+def disagreements(models: Mapping) -> list[str]:
+    """Hosts that see a different model than the first (e.g. a host_vars override).
+
+    ``models`` maps host name to its :func:`model_from_vars`; the model belongs in
+    group_vars/all, so every director and real server must see the same one.
+    """
+    errors = []
+    names = list(models)
+    if not names:
+        return errors
+    first = names[0]
+    for name in names[1:]:
+        for key in sorted(set(models[first]) | set(models[name])):
+            if models[first].get(key) != models[name].get(key):
+                errors.append(
+                    f"host {name} sees a different lvs_{key} than {first}: "
+                    "the model belongs in group_vars/all"
+                )
+    return errors

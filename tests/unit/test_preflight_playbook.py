@@ -119,6 +119,16 @@ def test_bad_inventory_fails_in_preflight(tmp_path, edit, expected):
     assert DIRECTORS_PLAY not in out, "the run went on past a failed preflight"
 
 
+def test_host_override_of_the_model_fails(tmp_path):
+    inv = _bad_inventory(tmp_path, lambda hosts, topo: None)
+    (inv / "host_vars").mkdir()
+    (inv / "host_vars" / "dir2.yml").write_text("---\nlvs_timeouts: {tcp: 60}\n")
+    run = site("-i", str(inv))
+    assert run.returncode != 0
+    assert "host dir2 sees a different lvs_timeouts than dir1" in run.stdout
+    assert DIRECTORS_PLAY not in run.stdout
+
+
 def test_inventory_without_hosts_fails(tmp_path):
     empty = tmp_path / "hosts.yml"
     empty.write_text("---\nall: {}\n")

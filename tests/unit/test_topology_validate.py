@@ -468,3 +468,17 @@ def test_inventory_types_from_subclasses():
 def test_model_from_vars():
     variables = {"lvs_vrrp": {"version": 3}, "lvs_services": [], "other": 1}
     assert topo.model_from_vars(variables) == {"vrrp": {"version": 3}, "services": []}
+
+
+def test_hosts_must_see_one_model():
+    same = {"dir1": model(), "dir2": model(), "rs1": model()}
+    assert topo.disagreements(same) == []
+    assert topo.disagreements({}) == []
+    other = model()
+    other["services"][0]["scheduler"] = "wrr"
+    del other["sync"]
+    errors = topo.disagreements({"dir1": model(), "dir2": other})
+    assert errors == [
+        "host dir2 sees a different lvs_services than dir1: the model belongs in group_vars/all",
+        "host dir2 sees a different lvs_sync than dir1: the model belongs in group_vars/all",
+    ]
