@@ -423,15 +423,28 @@ def module_loaded(name: str) -> bool:
     return os.path.isdir(f"/sys/module/{name}")
 
 
-def load_module(name: str, dry_run: bool = False) -> bool:
-    """modprobe a module (dry_run: only check that it could be loaded); True if fine."""
+def _run(cmd: list[str]) -> int:
+    # stdlib fallback for callers without Ansible; modules pass their run_command
+    return subprocess.run(cmd, capture_output=True, check=False).returncode  # pylint: disable=ansible-bad-function
+
+
+def run_with(module):
+    """A `run` for load_module() from an AnsibleModule (duck-typed: no Ansible import)."""
+    return lambda cmd: module.run_command(cmd)[0]
+
+
+def load_module(name: str, dry_run: bool = False, run=None) -> bool:
+    """modprobe a module (dry_run: only check that it could be loaded); True if fine.
+
+    `run` takes an argument list and returns the exit code.
+    """
     if module_loaded(name):
         return True
     tool = _modprobe()
     if tool is None:
         return True  # no kmod: nothing to load with, the kernel's answer will tell
     cmd = [tool, "-q"] + (["-n"] if dry_run else []) + [name]
-    return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+    return (run or _run)(cmd) == 0
 
 
 # ---------------------------------------------------------------- operations
@@ -470,11 +483,12 @@ def encode_op(op) -> tuple[int, bytes]:
 class IPVS:
     """The live IPVS table of this host (this network namespace)."""
 
-    def __init__(self, load: bool = True):
+    def __init__(self, load: bool = True, run=None):
         # asking the genl controller for "IPVS" makes the kernel load ip_vs on its own,
         # so without leave to load, look first (/proc/net/ip_vs exists once it is loaded)
         if not load and not os.path.exists("/proc/net/ip_vs"):
             raise IPVSUnavailable("the ip_vs kernel module is not loaded")
+        self.run = run
         try:
             self.nl = GenlSocket(GENL_NAME)
         except NetlinkError as exc:
@@ -482,7 +496,7 @@ class IPVS:
                 raise
             if not load:
                 raise IPVSUnavailable("the ip_vs kernel module is not loaded") from exc
-            if not load_module("ip_vs"):
+            if not load_module("ip_vs", run=run):
                 raise IPVSUnavailable(
                     "IPVS is not available: the ip_vs kernel module could not be loaded"
                 ) from exc
@@ -594,7 +608,7 @@ class IPVS:
 
     def ensure_schedulers(self, names, dry_run: bool = False) -> list[str]:
         """Load scheduler modules not yet loaded; return the names that cannot be."""
-        return sorted(n for n in set(names) if not load_module(f"ip_vs_{n}", dry_run))
+        return sorted(n for n in set(names) if not load_module(f"ip_vs_{n}", dry_run, self.run))
 
 
 __all__ = ["AF_INET", "AF_INET6", "IPVS", "ApplyResult", "IPVSUnavailable", "NetlinkError"]

@@ -317,7 +317,7 @@ class GenlSocket:
         per message in order, (errno or 0, reply messages). Unless told otherwise, stops
         sending after the first write that had a failure; messages never sent get -1.
         """
-        results: list[tuple[int, list[Message]]] = [(-1, []) for _ in messages]
+        results: list[tuple[int, list[Message]]] = [(-1, []) for _msg in messages]
         index = 0
         while index < len(messages):
             chunk = bytearray()

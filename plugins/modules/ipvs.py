@@ -23,7 +23,7 @@ description:
     applied; running it again converges.
 version_added: "0.1.0"
 author:
-  - lvs.cluster maintainers
+  - lvs.cluster maintainers (@lvs-cluster)
 options:
   services:
     description:
@@ -279,6 +279,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
     IPVSUnavailable,
     NetlinkError,
     load_module,
+    run_with,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import (
     SERVICE_SPEC,
@@ -322,7 +323,7 @@ def main():
     ipvs = None
     try:
         # check mode loads no kernel module: without ip_vs the table is empty
-        ipvs = IPVS(load=not module.check_mode)
+        ipvs = IPVS(load=not module.check_mode, run=run_with(module))
     except IPVSUnavailable as exc:
         if not module.check_mode:
             module.fail_json(msg=str(exc))
@@ -341,7 +342,9 @@ def main():
         op.service.scheduler for op in todo.ops if op.kind in ("add_service", "set_service")
     }
     missing = sorted(
-        s for s in schedulers if not load_module(f"ip_vs_{s}", dry_run=module.check_mode)
+        s
+        for s in schedulers
+        if not load_module(f"ip_vs_{s}", dry_run=module.check_mode, run=run_with(module))
     )
     if missing:
         module.fail_json(

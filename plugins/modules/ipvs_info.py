@@ -14,7 +14,7 @@ description:
     it returns RV(ipvs.available=false) and empty lists.
 version_added: "0.1.0"
 author:
-  - lvs.cluster maintainers
+  - lvs.cluster maintainers (@lvs-cluster)
 options:
   stats:
     description:

@@ -18,7 +18,7 @@ description:
   - Daemons whose role is not listed are left alone.
 version_added: "0.1.0"
 author:
-  - lvs.cluster maintainers
+  - lvs.cluster maintainers (@lvs-cluster)
 options:
   daemons:
     description:
@@ -116,6 +116,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
     IPVS,
     IPVSUnavailable,
     NetlinkError,
+    run_with,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import (
     DAEMON_SPEC,
@@ -156,7 +157,7 @@ def main():
         module.fail_json(msg=str(exc))
     ipvs = None
     try:
-        ipvs = IPVS(load=not module.check_mode)
+        ipvs = IPVS(load=not module.check_mode, run=run_with(module))
         current = {d.role: d for d in ipvs.daemons()}
     except IPVSUnavailable as exc:
         if not module.check_mode:

@@ -13,7 +13,7 @@ description:
     and UDP, like C(ipvsadm --set). Timeouts left out are not changed.
 version_added: "0.1.0"
 author:
-  - lvs.cluster maintainers
+  - lvs.cluster maintainers (@lvs-cluster)
 options:
   tcp:
     description:
@@ -66,6 +66,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import (
     IPVS,
     IPVSUnavailable,
     NetlinkError,
+    run_with,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import Timeouts
 
@@ -87,7 +88,7 @@ def main():
             module.fail_json(msg=f"{name} must be from 1 to {MAX_TIMEOUT} seconds, got {value}")
     ipvs = None
     try:
-        ipvs = IPVS(load=not module.check_mode)
+        ipvs = IPVS(load=not module.check_mode, run=run_with(module))
         before = ipvs.timeouts()
     except IPVSUnavailable as exc:
         if not module.check_mode:
