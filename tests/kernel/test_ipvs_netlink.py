@@ -131,3 +131,112 @@ def test_without_ip_vs_loaded_check_mode_reads_empty(lab):
     assert result["changed"] and not result.get("failed")
     assert lab.ssh("ipvsadm -Sn").stdout == "-A -t 192.0.2.10:80 -s lblcr\n"
     lab.ssh("ipvsadm -C")
+
+
+PYROUTE2_DUMP = """
+import json
+from pyroute2 import IPVS, IPVSService
+out = []
+with IPVS() as conn:
+    for msg in conn.service("dump"):
+        svc = msg.get_attr("IPVS_CMD_ATTR_SERVICE")
+        get = svc.get_attr
+        entry = {"af": get("IPVS_SVC_ATTR_AF"), "fwmark": get("IPVS_SVC_ATTR_FWMARK") or 0,
+                 "protocol": get("IPVS_SVC_ATTR_PROTOCOL"), "addr": get("IPVS_SVC_ATTR_ADDR"),
+                 "port": get("IPVS_SVC_ATTR_PORT"), "sched": get("IPVS_SVC_ATTR_SCHED_NAME"),
+                 "flags": get("IPVS_SVC_ATTR_FLAGS")["flags"] & ~2,
+                 "timeout": get("IPVS_SVC_ATTR_TIMEOUT"), "dests": []}
+        for d in conn.dest("dump", service=IPVSService.from_message(msg)):
+            dest = d.get_attr("IPVS_CMD_ATTR_DEST").get_attr
+            row = [dest(f"IPVS_DEST_ATTR_{k}") for k in (
+                "ADDR", "PORT", "WEIGHT", "FWD_METHOD", "U_THRESH", "L_THRESH", "TUN_TYPE",
+                "TUN_PORT", "TUN_FLAGS")]
+            # the kernel sends TUN_PORT in network order (nla_put_be16); pyroute2 0.9.7
+            # reads it as a host-order u16, so swap it back here
+            row[7] = int.from_bytes(row[7].to_bytes(2, "little"), "big")
+            entry["dests"].append(row)
+        entry["dests"].sort()
+        out.append(entry)
+print(json.dumps(sorted(out, key=lambda e: (e["fwmark"], e["port"] or 0))))
+"""
+
+
+def test_pyroute2_reads_what_the_module_wrote(clean):
+    """pyroute2 (PyPI, not this code) as a second, independent oracle."""
+    import io
+    import tarfile
+    from pathlib import Path
+
+    pyroute2 = pytest.importorskip("pyroute2")
+    lab = clean
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(
+            Path(pyroute2.__file__).parent,
+            arcname="pyroute2",
+            filter=lambda ti: None if "__pycache__" in ti.name else ti,
+        )
+    lab.ssh(
+        "rm -rf /var/tmp/lvs-pyroute2 && mkdir -p /var/tmp/lvs-pyroute2 && "
+        "tar -C /var/tmp/lvs-pyroute2 -xf -",
+        input=buf.getvalue(),
+    )
+    services = [
+        {
+            "address": "192.0.2.10",
+            "port": 80,
+            "scheduler": "wrr",
+            "destinations": [
+                {"address": "192.0.2.21", "weight": 3, "upper_threshold": 40, "lower_threshold": 4},
+                {
+                    "address": "192.0.2.22",
+                    "forwarding": "tun",
+                    "tunnel_type": "gue",
+                    "tunnel_port": 6080,
+                    "tunnel_checksum": "csum",
+                },
+                {"address": "198.51.100.21", "port": 8080, "forwarding": "nat", "weight": 0},
+            ],
+        },
+        {
+            "fwmark": 7,
+            "family": "ipv6",
+            "scheduler": "sh",
+            "hash_port": True,
+            "persistence_timeout": 90,
+            "destinations": [{"address": "2001:db8::21"}],
+        },
+    ]
+    result = lab.module("ipvs", {"services": services})
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    seen = json.loads(
+        lab.ssh("PYTHONPATH=/var/tmp/lvs-pyroute2 python3 -", input=PYROUTE2_DUMP).stdout
+    )
+    assert seen == [
+        {
+            "af": 2,
+            "fwmark": 0,
+            "protocol": 6,
+            "addr": "192.0.2.10",
+            "port": 80,
+            "sched": "wrr",
+            "flags": 0,
+            "timeout": 0,
+            "dests": [
+                ["192.0.2.21", 80, 3, 3, 40, 4, 0, 0, 0],
+                ["192.0.2.22", 80, 1, 2, 0, 0, 1, 6080, 1],
+                ["198.51.100.21", 8080, 0, 0, 0, 0, 0, 0, 0],
+            ],
+        },
+        {
+            "af": 10,
+            "fwmark": 7,
+            "protocol": None,
+            "addr": None,
+            "port": None,
+            "sched": "sh",
+            "flags": 0x1 | 0x10,
+            "timeout": 90,
+            "dests": [["2001:db8::21", 0, 1, 3, 0, 0, 0, 0, 0]],
+        },
+    ]
