@@ -226,6 +226,7 @@ class GenlSocket:
 
     RCVBUF = 4 << 20
     SNDBUF = 4 << 20
+    TIMEOUT = 60.0  # seconds; the kernel answers at once, this only guards against a hang
     CHUNK_BYTES = 64 << 10  # ~500 requests: their acks fit a default receive buffer
 
     def __init__(self, family_name: str):
@@ -236,6 +237,7 @@ class GenlSocket:
             with contextlib.suppress(OSError):  # older kernels: plain acks still work
                 self.sock.setsockopt(SOL_NETLINK, opt, 1)
         self.sock.bind((0, 0))
+        self.sock.settimeout(self.TIMEOUT)
         self.pid = self.sock.getsockname()[0]
         self.seq = 0
         self._buf = bytearray(1 << 20)
@@ -278,7 +280,17 @@ class GenlSocket:
         return seq, genl_message(self.family_id, cmd, attrs, flags, seq, self.version)
 
     def _recv(self) -> list[Message]:
-        nbytes = self.sock.recv_into(self._buf)
+        try:
+            nbytes = self.sock.recv_into(self._buf)
+        except TimeoutError:
+            raise NetlinkError(_errno.ETIMEDOUT, "no answer from the kernel") from None
+        except OSError as exc:
+            if exc.errno == _errno.ENOBUFS:
+                # replies were dropped: what the kernel did with the requests is unknown
+                raise NetlinkError(
+                    _errno.ENOBUFS, "netlink receive buffer overrun, replies were lost"
+                ) from None
+            raise
         return list(parse_messages(memoryview(self._buf)[:nbytes]))
 
     def request(self, cmd: int, attrs: bytes = b"", dump: bool = False) -> list[Message]:
@@ -305,8 +317,15 @@ class GenlSocket:
                 if msg.flags & NLM_F_DUMP_INTR:
                     raise NetlinkError(_errno.EINTR, "dump interrupted by a concurrent change")
 
-    def dump(self, cmd: int, attrs: bytes = b"") -> list[Message]:
-        return self.request(cmd, attrs, dump=True)
+    def dump(self, cmd: int, attrs: bytes = b"", attempts: int = 3) -> list[Message]:
+        """All messages of a multipart reply; retried if a concurrent change cut it."""
+        for attempt in range(attempts):
+            try:
+                return self.request(cmd, attrs, dump=True)
+            except NetlinkError as exc:
+                if exc.errno != _errno.EINTR or attempt == attempts - 1:
+                    raise
+        return []
 
     def batch(
         self, messages: list[tuple[int, bytes]], stop_on_error: bool = True

@@ -366,7 +366,14 @@ def main():
             "after_header": "ipvsadm -Sn (after)",
         }
     if todo.ops and not module.check_mode:
-        outcome = ipvs.apply(todo.ops)
+        try:
+            outcome = ipvs.apply(todo.ops)
+        except (NetlinkError, OSError) as exc:
+            module.fail_json(
+                msg=f"lost track of the kernel's answers while applying changes ({exc}); "
+                "some may have been applied: run again to converge",
+                **result,
+            )
         if not outcome.ok:
             failures = [f"{op.describe()}: {why}" for op, why in outcome.failed]
             module.fail_json(

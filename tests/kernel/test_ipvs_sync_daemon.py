@@ -79,3 +79,17 @@ def test_missing_interface_is_a_clear_error(no_daemons):
     )
     assert result["failed"]
     assert "interface 'nosuch0' does not exist" in result["msg"]
+
+
+def test_ipv6_group_with_kernel_defaults_predicted(no_daemons):
+    lab = no_daemons
+    lab.ssh("modprobe ipv6")
+    item = [{"role": "backup", "interface": "eth1", "syncid": 3, "mcast_group": "ff02::81"}]
+    check = run(lab, item, check_mode=True)
+    result = run(lab, item)
+    listing = daemons(lab)
+    assert listing == (
+        "backup sync daemon (mcast=eth1, syncid=3, maxlen=1452, group=ff02::81, port=8848, ttl=1)\n"
+    )
+    assert check["diff"]["after"] == result["diff"]["after"] == listing
+    assert not run(lab, item)["changed"]
