@@ -116,8 +116,11 @@ def up_topology(topo: Topology, name: str) -> float | None:
             state = _load(name)
         except (LabError, json.JSONDecodeError):
             state = None
-        # an interrupted `up` leaves guests "booting": those remains are cleared below
-        if state and not any(g["state"] == "booting" for g in state["guests"].values()):
+        # Remains cleared below: an interrupted `up` (guests still "booting") or a lab
+        # whose guests are all gone (killed with the session that started it).
+        guests = state["guests"].values() if state else []
+        interrupted = any(g["state"] == "booting" for g in guests)
+        if state and not interrupted and any(_alive(g["pgid"]) for g in guests):
             if state["profile"] != profile:
                 raise LabError(
                     f"lab {name!r} is up with profile {state['profile']!r}; "
@@ -314,6 +317,7 @@ def _wait_ssh(state: dict, guests: list[str], timeout: float = SSH_TIMEOUT) -> N
     procs = {
         g: subprocess.Popen(
             _ssh_cmd(state, g, ["true"]),
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -88,7 +88,10 @@ def load(profile: str) -> Topology:
     path = inventory_path(profile)
     cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(path), "--list"]
     try:
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        # stdin closed: Ansible refuses a non-blocking stdin inherited from a caller
+        out = subprocess.run(
+            cmd, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        ).stdout
     except FileNotFoundError as exc:
         raise LabError("ansible-inventory not found beside lvslab: run `make deps`") from exc
     except subprocess.CalledProcessError as exc:

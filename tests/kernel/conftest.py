@@ -116,7 +116,9 @@ class Lab:
             "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         }
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL
+        )
         try:
             report = json.loads(proc.stdout)
             return report["plays"][0]["tasks"][0]["hosts"][guest]
@@ -126,10 +128,11 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab():
-    up = subprocess.run(["lvslab", "status", "--name", LAB_NAME], capture_output=True)
-    started = up.returncode != 0
-    if started:
-        subprocess.run(["lvslab", "up", "smoke", "--name", LAB_NAME], check=True)
+    # `up` reuses a running lab of that name and clears the remains of a dead one
+    up = subprocess.run(
+        ["lvslab", "up", "smoke", "--name", LAB_NAME], check=True, capture_output=True, text=True
+    )
+    started = "already up" not in up.stdout
     try:
         yield Lab(LAB_NAME)
     finally:

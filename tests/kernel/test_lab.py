@@ -70,8 +70,9 @@ def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
     name = "lifecycle"
     subprocess.run(["lvslab", "down", "--name", name], capture_output=True)
     # kill `lvslab up` while its guest boots: namespace, tap and process are left over
+    log = open(f"/tmp/lvslab-{name}-up.log", "w")  # noqa: SIM115 - read back on failure
     proc = subprocess.Popen(
-        ["lvslab", "up", "smoke", "--name", name], stdout=subprocess.DEVNULL, start_new_session=True
+        ["lvslab", "up", "smoke", "--name", name], stdout=log, stderr=log, start_new_session=True
     )
     deadline = time.monotonic() + 60
     while (
@@ -82,7 +83,8 @@ def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
     time.sleep(2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert f"lvslab-{name}" in _namespaces()
+    log.close()
+    assert f"lvslab-{name}" in _namespaces(), Path(log.name).read_text()
     # two labs with the same address ranges coexist
     up = subprocess.run(
         ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
@@ -115,6 +117,7 @@ def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
             capture_output=True,
             text=True,
             check=True,
+            stdin=subprocess.DEVNULL,
             cwd=Path(__file__).parents[2],
         ).stdout
         assert base64.b64encode(f"{via_ssh}\n".encode()).decode() in via_ansible
@@ -124,6 +127,13 @@ def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
         ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
     )
     assert "already up" in again.stdout
+    # every guest gone (as when the session that started the lab is killed): a new
+    # `up` boots the lab afresh instead of calling it up
+    subprocess.run(["lvslab", "crash", "--name", name, "dir1"], check=True)
+    fresh = subprocess.run(
+        ["lvslab", "up", "smoke", "--name", name], capture_output=True, text=True, check=True
+    )
+    assert "clearing the remains" in fresh.stdout and "ssh-ready" in fresh.stdout
     subprocess.run(["lvslab", "crash", "--name", name, "dir1"], check=True)
     subprocess.run(["lvslab", "down", "--name", name], check=True)
     assert not {f"lvslab-{name}", f"lvslab-{name}-client"} & _namespaces()
