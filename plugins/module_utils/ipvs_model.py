@@ -6,6 +6,7 @@ Numbers follow include/uapi/linux/ip_vs.h. Stdlib only, no Ansible imports.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass, field
@@ -356,10 +357,47 @@ def render_destination_line(svc: Service, dest: Destination, thresholds: bool = 
     return line
 
 
+def _int32(value: int) -> int:
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _cmp_address(a: str | None, b: str | None) -> int:
+    """libipvs compares addresses as ntohl(a) - ntohl(b) in an int, per 32-bit word."""
+    pa, pb = packed16(a), packed16(b)
+    words = 4 if (a and ":" in a) else 1
+    for i in range(0, 4 * words, 4):
+        r = _int32(int.from_bytes(pa[i : i + 4], "big") - int.from_bytes(pb[i : i + 4], "big"))
+        if r:
+            return r
+    return 0
+
+
+def _cmp_services(s1: Service, s2: Service) -> int:
+    # ipvs_cmp_services(): fwmark (unsigned, wrapping), af, protocol, address, port
+    r = _int32(s1.fwmark - s2.fwmark) or s1.family - s2.family
+    r = r or PROTOCOLS.get(s1.protocol, 0) - PROTOCOLS.get(s2.protocol, 0)
+    return r or _cmp_address(s1.address, s2.address) or s1.port - s2.port
+
+
+def _cmp_dests(d1: Destination, d2: Destination) -> int:
+    return _cmp_address(d1.address, d2.address) or d1.port - d2.port
+
+
+def ipvsadm_order(services: list[Service]) -> list[Service]:
+    """Services in the order `ipvsadm -S` prints them.
+
+    Its comparisons wrap around (10.0.0.1 sorts after 192.0.2.1), so follow them to keep
+    a diff line for line with ipvsadm's output.
+    """
+    return sorted(services, key=functools.cmp_to_key(_cmp_services))
+
+
 def render(services: list[Service], thresholds: bool = True) -> str:
     """The table in `ipvsadm -Sn` form (plus -x/-y when thresholds are set)."""
     lines = []
-    for svc in sorted(services, key=lambda s: s.key):
+    for svc in ipvsadm_order(services):
         lines.append(render_service_line(svc))
-        lines += [render_destination_line(svc, d, thresholds) for d in svc.sorted_destinations()]
+        dests = sorted(svc.destinations, key=functools.cmp_to_key(_cmp_dests))
+        lines += [render_destination_line(svc, d, thresholds) for d in dests]
     return "".join(line + "\n" for line in lines)

@@ -279,3 +279,27 @@ def test_render_matches_ipvsadm_save_layout():
         "-A -f 7 -6 -s mh -p 300 -M 64 -b mh-port\n"
     )
     assert "-m -w 0 -x 100 -y 10\n" in render(services)
+
+
+def test_render_follows_ipvsadm_wrapping_order():
+    # libipvs compares ntohl(a) - ntohl(b) as an int: 10/8 sorts after 192/8
+    services = [
+        Service(protocol="tcp", address="10.0.0.1", port=80),
+        Service(
+            protocol="tcp",
+            address="192.0.2.1",
+            port=80,
+            destinations=[
+                Destination("10.0.0.5", 80),
+                Destination("192.0.2.5", 80),
+                Destination("192.0.2.4", 80),
+            ],
+        ),
+    ]
+    assert render(services) == (
+        "-A -t 192.0.2.1:80 -s wlc\n"
+        "-a -t 192.0.2.1:80 -r 192.0.2.4:80 -g -w 1\n"
+        "-a -t 192.0.2.1:80 -r 192.0.2.5:80 -g -w 1\n"
+        "-a -t 192.0.2.1:80 -r 10.0.0.5:80 -g -w 1\n"
+        "-A -t 10.0.0.1:80 -s wlc\n"
+    )
