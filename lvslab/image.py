@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from . import LabError
-from .paths import IMAGES_DIR
+from .paths import IMAGES_DIR, LABS_DIR
 
 SUITE = "bookworm"
 IMAGE_SIZE = "2G"
@@ -49,6 +49,7 @@ PACKAGES = [
     # directors
     "ipvsadm",
     "keepalived",
+    "nftables",  # marks packets for fwmark services
     # web real servers
     "nginx",
     # shared storage
@@ -64,6 +65,7 @@ PACKAGES = [
 DISABLED_UNITS = [
     "nginx.service",
     "keepalived.service",
+    "nftables.service",
     "nfs-server.service",
     "rpcbind.service",
     "rpcbind.socket",
@@ -358,7 +360,13 @@ def _customize(rootfs: Path) -> None:
 
 
 def _prune(keep: Path) -> None:
-    """Drop older images: a lab always boots the newest inputs."""
+    """Drop older images that no lab boots from (a stopped guest restarts from its own)."""
+    in_use = {keep.resolve()}
+    for state in LABS_DIR.glob("*/lab.json"):
+        try:
+            in_use.add(Path(json.loads(state.read_text())["image"]).resolve())
+        except (OSError, ValueError, KeyError):
+            continue
     for other in IMAGES_DIR.iterdir():
-        if other != keep and other.is_dir() and not other.name.startswith("."):
+        if other.is_dir() and not other.name.startswith(".") and other.resolve() not in in_use:
             shutil.rmtree(other, ignore_errors=True)
