@@ -1,0 +1,169 @@
+"""Client-side traffic probes, run inside a lab's client namespace.
+
+    lvslab client -- python -m lvslab.probe split URL --count 30 [--source IP] [--cacert F]
+    lvslab client -- python -m lvslab.probe watch URL --seconds 20 [--interval 0.05]
+    lvslab client -- python -m lvslab.probe hold URL --connections 20 --seconds 90
+
+Every answer is identified by its ``X-Real-Server`` header. Output is one JSON object:
+``split`` counts answers per real server; ``watch`` sends a request every interval
+with a short timeout and reports the longest gap without answers; ``hold`` keeps
+long-lived HTTP/1.1 connections open and exchanges a request on each of them every
+second, reporting per connection which server answered and every failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import ssl
+import sys
+import threading
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+HEADER = "X-Real-Server"
+
+
+def _connection(url: str, source: str | None, cacert: str | None, timeout: float):
+    parts = urlsplit(url)
+    src = (source, 0) if source else None
+    if parts.scheme == "https":
+        ctx = ssl.create_default_context(cafile=cacert)
+        return http.client.HTTPSConnection(
+            parts.hostname, parts.port or 443, timeout=timeout, source_address=src, context=ctx
+        )
+    return http.client.HTTPConnection(
+        parts.hostname, parts.port or 80, timeout=timeout, source_address=src
+    )
+
+
+def _get(conn, url: str) -> str:
+    conn.request("GET", urlsplit(url).path or "/", headers={"Connection": "keep-alive"})
+    resp = conn.getresponse()
+    resp.read()
+    if resp.status != 200:
+        raise OSError(f"HTTP {resp.status}")
+    return resp.getheader(HEADER) or "?"
+
+
+def split(args) -> dict:
+    """One new connection per request: the scheduler's choice each time."""
+    counts: Counter = Counter()
+    errors = []
+    for _ in range(args.count):
+        conn = _connection(args.url, args.source, args.cacert, args.timeout)
+        try:
+            counts[_get(conn, args.url)] += 1
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(str(exc))
+        finally:
+            conn.close()
+    return {"servers": dict(sorted(counts.items())), "errors": errors}
+
+
+def watch(args) -> dict:
+    """A request every interval; the longest stretch without an answer is the gap."""
+    start = time.monotonic()
+    last_ok = start
+    longest = 0.0
+    answers: Counter = Counter()
+    failures = 0
+    while time.monotonic() - start < args.seconds:
+        sent = time.monotonic()
+        conn = _connection(args.url, args.source, args.cacert, args.timeout)
+        try:
+            answers[_get(conn, args.url)] += 1
+            now = time.monotonic()
+            longest = max(longest, now - last_ok)
+            last_ok = now
+        except (OSError, http.client.HTTPException):
+            failures += 1
+        finally:
+            conn.close()
+        time.sleep(max(0.0, args.interval - (time.monotonic() - sent)))
+    longest = max(longest, time.monotonic() - last_ok)
+    return {
+        "longest_gap_s": round(longest, 3),
+        "failures": failures,
+        "servers": dict(sorted(answers.items())),
+    }
+
+
+def hold(args) -> dict:
+    """Long-lived connections, each exchanging a request every second."""
+    stop = threading.Event()
+    results = [
+        {"server": None, "servers": [], "ok": 0, "failures": []} for _ in range(args.connections)
+    ]
+
+    def run(i: int) -> None:
+        res = results[i]
+        conn = _connection(args.url, args.source, args.cacert, args.timeout)
+        began = time.monotonic()
+        while not stop.is_set():
+            t = time.monotonic()
+            try:
+                server = _get(conn, args.url)
+                res["ok"] += 1
+                if server not in res["servers"]:
+                    res["servers"].append(server)
+            except (OSError, http.client.HTTPException) as exc:
+                res["failures"].append({"at_s": round(t - began, 1), "error": str(exc)})
+                break  # a broken connection is not reopened: it did not survive
+            stop.wait(max(0.0, 1.0 - (time.monotonic() - t)))
+        conn.close()
+
+    threads = [
+        threading.Thread(target=run, args=(i,), daemon=True) for i in range(args.connections)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + args.seconds
+    while time.monotonic() < deadline and not (args.stop_file and os.path.exists(args.stop_file)):
+        time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join(args.timeout + 2)
+    for res in results:
+        res["server"] = res["servers"][0] if len(res["servers"]) == 1 else None
+    survived = sum(1 for r in results if not r["failures"] and r["server"])
+    return {"connections": args.connections, "survived": survived, "results": results}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m lvslab.probe",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("split", "watch", "hold"):
+        p = sub.add_parser(name)
+        p.add_argument("url")
+        p.add_argument("--source", help="client address to send from")
+        p.add_argument("--cacert", help="CA file for https")
+        p.add_argument("--timeout", type=float, default=5.0)
+        if name == "split":
+            p.add_argument("--count", type=int, default=30)
+        if name == "watch":
+            p.add_argument("--seconds", type=float, default=20)
+            p.add_argument("--interval", type=float, default=0.05)
+        if name == "hold":
+            p.add_argument("--connections", type=int, default=20)
+            p.add_argument("--seconds", type=float, default=90)
+            p.add_argument("--stop-file", help="stop early once this file exists")
+    args = ap.parse_args(argv)
+    if args.cmd == "watch" and args.timeout == 5.0:
+        args.timeout = 0.5  # a gap is measured with a short timeout
+    socket.setdefaulttimeout(args.timeout)
+    result = {"split": split, "watch": watch, "hold": hold}[args.cmd](args)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
