@@ -50,6 +50,10 @@ def _get(conn, url: str) -> str:
     return resp.getheader(HEADER) or "?"
 
 
+def _stopped(args) -> bool:
+    return bool(args.stop_file) and os.path.exists(args.stop_file)
+
+
 def split(args) -> dict:
     """One new connection per request: the scheduler's choice each time."""
     counts: Counter = Counter()
@@ -72,7 +76,7 @@ def watch(args) -> dict:
     longest = 0.0
     answers: Counter = Counter()
     failures = 0
-    while time.monotonic() - start < args.seconds:
+    while time.monotonic() - start < args.seconds and not _stopped(args):
         sent = time.monotonic()
         conn = _connection(args.url, args.source, args.cacert, args.timeout)
         try:
@@ -123,7 +127,7 @@ def hold(args) -> dict:
     for t in threads:
         t.start()
     deadline = time.monotonic() + args.seconds
-    while time.monotonic() < deadline and not (args.stop_file and os.path.exists(args.stop_file)):
+    while time.monotonic() < deadline and not _stopped(args):
         time.sleep(0.2)
     stop.set()
     for t in threads:
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "hold":
             p.add_argument("--connections", type=int, default=20)
             p.add_argument("--seconds", type=float, default=90)
+        if name != "split":
             p.add_argument("--stop-file", help="stop early once this file exists")
     args = ap.parse_args(argv)
     if args.cmd == "watch" and args.timeout == 5.0:
