@@ -57,6 +57,16 @@ def ipvs_services(virtual_servers):
     return services
 
 
+def ipvs_service_key(service):
+    """A service's identity as ipvsadm-save writes it: "-t 192.0.2.100:80", "-f 7"."""
+    if service.get("fwmark"):
+        return f"-f {service['fwmark']}" + (" -6" if service.get("family") == "ipv6" else "")
+    flag = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}[service.get("protocol", "tcp")]
+    address = service["address"]
+    host = f"[{address}]" if ":" in address else address
+    return f"{flag} {host}:{service['port']}"
+
+
 class FilterModule:
     def filters(self):
-        return {"ipvs_services": ipvs_services}
+        return {"ipvs_services": ipvs_services, "ipvs_service_key": ipvs_service_key}

@@ -1,6 +1,9 @@
 """The director's virtual servers become lvs.cluster.ipvs services."""
 
-from ansible_collections.lvs.cluster.plugins.filter.director import ipvs_services
+from ansible_collections.lvs.cluster.plugins.filter.director import (
+    ipvs_service_key,
+    ipvs_services,
+)
 
 
 def test_port_service_with_persistence_and_nat_port_mapping():
@@ -59,3 +62,14 @@ def test_fwmark_service_without_persistence_keeps_no_ports():
 
 def test_no_virtual_servers():
     assert ipvs_services([]) == []
+
+
+def test_service_keys_as_ipvsadm_save_writes_them():
+    assert ipvs_service_key({"address": "192.0.2.100", "port": 80, "protocol": "tcp"}) == (
+        "-t 192.0.2.100:80"
+    )
+    assert ipvs_service_key({"address": "2001:db8::1", "port": 53, "protocol": "udp"}) == (
+        "-u [2001:db8::1]:53"
+    )
+    assert ipvs_service_key({"fwmark": 7, "family": "ipv6"}) == "-f 7 -6"
+    assert ipvs_service_key({"fwmark": 1, "address": None}) == "-f 1"
