@@ -70,7 +70,8 @@ demo: image
 
 bench: image
 	python bench/lab_boot.py
-	@if [ -f bench/ipvs_apply.py ]; then python bench/ipvs_apply.py; fi
+	python bench/ipvs_apply.py
+	python bench/failover.py
 
 build: deps
 	ansible-galaxy collection build --force --output-path build
