@@ -159,7 +159,7 @@ def encode_service(svc: Service, full: bool = True) -> bytes:
     else:
         parts += [
             attr_u16(SVC_ATTR_PROTOCOL, PROTOCOLS[svc.protocol]),
-            attr(SVC_ATTR_ADDR, packed16(svc.address)),
+            attr(SVC_ATTR_ADDR, svc.packed16),
             attr_be16(SVC_ATTR_PORT, svc.port),
         ]
     if full:
@@ -180,7 +180,7 @@ def encode_service(svc: Service, full: bool = True) -> bytes:
 def encode_dest(dest: Destination, full: bool = True) -> bytes:
     parts = [
         attr_u16(DEST_ATTR_ADDR_FAMILY, dest.family),
-        attr(DEST_ATTR_ADDR, packed16(dest.address)),
+        attr(DEST_ATTR_ADDR, dest.packed16),
         attr_be16(DEST_ATTR_PORT, dest.port),
     ]
     if full:
@@ -257,8 +257,11 @@ def _stats_of(attrs: dict, wide_attr: int, narrow_attr: int) -> Stats | None:
     return None
 
 
-def decode_service(attrs: dict) -> Service:
-    """A service from the attributes nested in IPVS_CMD_ATTR_SERVICE."""
+def decode_service(attrs: dict, stats: bool = True) -> Service:
+    """A service from the attributes nested in IPVS_CMD_ATTR_SERVICE.
+
+    Counters are most of a reply's attributes: leave them out when they are not wanted.
+    """
     family = get_u16(attrs[SVC_ATTR_AF])
     flags, mask = FLAGS.unpack_from(attrs[SVC_ATTR_FLAGS]) if SVC_ATTR_FLAGS in attrs else (0, 0)
     raw_mask = attrs.get(SVC_ATTR_NETMASK)
@@ -272,7 +275,7 @@ def decode_service(attrs: dict) -> Service:
         timeout=get_u32(attrs[SVC_ATTR_TIMEOUT]) if SVC_ATTR_TIMEOUT in attrs else 0,
         netmask=netmask,
         pe_name=get_str(attrs[SVC_ATTR_PE_NAME]) if SVC_ATTR_PE_NAME in attrs else "",
-        stats=_stats_of(attrs, SVC_ATTR_STATS64, SVC_ATTR_STATS),
+        stats=_stats_of(attrs, SVC_ATTR_STATS64, SVC_ATTR_STATS) if stats else None,
     )
     if SVC_ATTR_FWMARK in attrs:
         return Service(fwmark=get_u32(attrs[SVC_ATTR_FWMARK]), **common)
@@ -284,28 +287,36 @@ def decode_service(attrs: dict) -> Service:
     )
 
 
-def decode_dest(attrs: dict, service_family: int = AF_INET) -> Destination:
+_ZERO = b"\0\0\0\0"
+_u32 = struct.Struct("=I").unpack_from
+_be16 = struct.Struct(">H").unpack_from
+
+
+def decode_dest(attrs: dict, service_family: int = AF_INET, stats: bool = True) -> Destination:
     """A destination from the attributes nested in IPVS_CMD_ATTR_DEST."""
+    get = attrs.get
     family = (
-        get_u16(attrs[DEST_ATTR_ADDR_FAMILY]) if DEST_ATTR_ADDR_FAMILY in attrs else service_family
+        get_u16(attrs[DEST_ATTR_ADDR_FAMILY])
+        if DEST_ATTR_ADDR_FAMILY in attrs
+        else (service_family)
     )
-    tun_type = get_u8(attrs[DEST_ATTR_TUN_TYPE]) if DEST_ATTR_TUN_TYPE in attrs else 0
+    tun_type = get(DEST_ATTR_TUN_TYPE)
+    tun_port = get(DEST_ATTR_TUN_PORT)
+    tun_flags = get(DEST_ATTR_TUN_FLAGS)
     return Destination(
-        address=unpack_address(family, attrs[DEST_ATTR_ADDR]),
-        port=get_be16(attrs[DEST_ATTR_PORT]),
-        weight=get_u32(attrs[DEST_ATTR_WEIGHT]),
-        forwarding=FORWARDING_NAMES.get(get_u32(attrs[DEST_ATTR_FWD_METHOD]) & 7, "dr"),
-        upper_threshold=get_u32(attrs.get(DEST_ATTR_U_THRESH, b"\0" * 4)),
-        lower_threshold=get_u32(attrs.get(DEST_ATTR_L_THRESH, b"\0" * 4)),
-        tunnel_type=TUNNEL_TYPE_NAMES.get(tun_type, "ipip"),
-        tunnel_port=get_be16(attrs[DEST_ATTR_TUN_PORT]) if DEST_ATTR_TUN_PORT in attrs else 0,
-        tunnel_checksum=TUNNEL_CHECKSUM_NAMES.get(
-            get_u16(attrs[DEST_ATTR_TUN_FLAGS]) if DEST_ATTR_TUN_FLAGS in attrs else 0, "nocsum"
-        ),
-        active_conns=get_u32(attrs.get(DEST_ATTR_ACTIVE_CONNS, b"\0" * 4)),
-        inactive_conns=get_u32(attrs.get(DEST_ATTR_INACT_CONNS, b"\0" * 4)),
-        persistent_conns=get_u32(attrs.get(DEST_ATTR_PERSIST_CONNS, b"\0" * 4)),
-        stats=_stats_of(attrs, DEST_ATTR_STATS64, DEST_ATTR_STATS),
+        unpack_address(family, attrs[DEST_ATTR_ADDR]),
+        _be16(attrs[DEST_ATTR_PORT])[0],
+        _u32(attrs[DEST_ATTR_WEIGHT])[0],
+        FORWARDING_NAMES.get(_u32(attrs[DEST_ATTR_FWD_METHOD])[0] & 7, "dr"),
+        _u32(get(DEST_ATTR_U_THRESH, _ZERO))[0],
+        _u32(get(DEST_ATTR_L_THRESH, _ZERO))[0],
+        TUNNEL_TYPE_NAMES.get(get_u8(tun_type), "ipip") if tun_type else "ipip",
+        _be16(tun_port)[0] if tun_port else 0,
+        TUNNEL_CHECKSUM_NAMES.get(get_u16(tun_flags), "nocsum") if tun_flags else "nocsum",
+        _u32(get(DEST_ATTR_ACTIVE_CONNS, _ZERO))[0],
+        _u32(get(DEST_ATTR_INACT_CONNS, _ZERO))[0],
+        _u32(get(DEST_ATTR_PERSIST_CONNS, _ZERO))[0],
+        _stats_of(attrs, DEST_ATTR_STATS64, DEST_ATTR_STATS) if stats else None,
     )
 
 
@@ -338,17 +349,19 @@ def decode_timeouts(attrs: dict) -> Timeouts:
     )
 
 
-def services_from(messages: list[Message]) -> list[Service]:
+def services_from(messages: list[Message], stats: bool = True) -> list[Service]:
     return [
-        decode_service(parse_attrs(m.attrs[CMD_ATTR_SERVICE]))
+        decode_service(parse_attrs(m.attrs[CMD_ATTR_SERVICE]), stats)
         for m in messages
         if CMD_ATTR_SERVICE in m.attrs
     ]
 
 
-def dests_from(messages: list[Message], service_family: int = AF_INET) -> list[Destination]:
+def dests_from(
+    messages: list[Message], service_family: int = AF_INET, stats: bool = True
+) -> list[Destination]:
     return [
-        decode_dest(parse_attrs(m.attrs[CMD_ATTR_DEST]), service_family)
+        decode_dest(parse_attrs(m.attrs[CMD_ATTR_DEST]), service_family, stats)
         for m in messages
         if CMD_ATTR_DEST in m.attrs
     ]
@@ -521,19 +534,29 @@ class IPVS:
             "conn_tab_size": get_u32(attrs[INFO_ATTR_CONN_TAB_SIZE]),
         }
 
-    def services(self, destinations: bool = True) -> list[Service]:
+    def services(self, destinations: bool = True, stats: bool = False) -> list[Service]:
         """The whole table: one service dump, then one destination dump per service."""
-        services = services_from(self.nl.dump(CMD_GET_SERVICE))
+        services = services_from(self.nl.dump(CMD_GET_SERVICE), stats)
         if destinations:
-            for svc in services:
-                svc.destinations = self.destinations(svc)
+            self._fill_destinations(services, stats)
         return services
 
-    def destinations(self, svc: Service) -> list[Destination]:
-        return dests_from(self.nl.dump(CMD_GET_DEST, encode_service(svc, full=False)), svc.family)
+    def destinations(self, svc: Service, stats: bool = False) -> list[Destination]:
+        msgs = self.nl.dump(CMD_GET_DEST, encode_service(svc, full=False))
+        return dests_from(msgs, svc.family, stats)
 
-    def get_services(self, wanted: list[Service], destinations: bool = True) -> dict:
-        """Look up only these services ({key: Service or None}), in one batched write."""
+    def _fill_destinations(self, services: list[Service], stats: bool) -> None:
+        # one dump per service: the kernel finishes a dump only when it is read (its
+        # NLMSG_DONE comes with the next read), so a second dump in the same write would
+        # be refused with EBUSY; these cannot be batched
+        for svc in services:
+            svc.destinations = self.destinations(svc, stats)
+
+    def get_services(
+        self, wanted: list[Service], destinations: bool = True, stats: bool = False
+    ) -> dict:
+        """Look up only these services ({key: Service or None}): one batched lookup, then
+        a destination dump for each that exists."""
         results = self.nl.batch(
             [(CMD_GET_SERVICE, encode_service(s, full=False)) for s in wanted], stop_on_error=False
         )
@@ -544,10 +567,9 @@ class IPVS:
             elif err:
                 raise NetlinkError(err, explain("get_service", err, svc))
             else:
-                current = services_from(replies)[0]
-                if destinations:
-                    current.destinations = self.destinations(current)
-                found[svc.key] = current
+                found[svc.key] = services_from(replies, stats)[0]
+        if destinations:
+            self._fill_destinations([s for s in found.values() if s is not None], stats)
         return found
 
     def daemons(self) -> list[SyncDaemon]:

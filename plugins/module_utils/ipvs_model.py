@@ -7,7 +7,6 @@ Numbers follow include/uapi/linux/ip_vs.h. Stdlib only, no Ansible imports.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import socket
 from dataclasses import dataclass, field
 
@@ -48,26 +47,35 @@ DEFAULT_NETMASK = {AF_INET: 0xFFFFFFFF, AF_INET6: 128}
 DEFAULT_TIMEOUTS = {"tcp": 900, "tcp_fin": 120, "udp": 300}
 
 
+def pton(address: str) -> tuple[int, bytes]:
+    """(family, packed) of an address; OSError if it is none.
+
+    inet_pton/inet_ntop (C, and what ipvsadm prints with) rather than the ipaddress
+    module: a table of 11,000 entries parses every address, and this is ten times faster.
+    """
+    family = AF_INET6 if ":" in address else AF_INET
+    return family, socket.inet_pton(family, address)
+
+
 def family_of(address: str) -> int:
-    return AF_INET6 if ipaddress.ip_address(address).version == 6 else AF_INET
+    return pton(address)[0]
 
 
 def canonical(address: str) -> str:
-    """The one spelling of an address (compressed IPv6, no leading zeros)."""
-    return str(ipaddress.ip_address(address))
+    """The one spelling of an address (compressed IPv6, as ipvsadm prints it)."""
+    family, packed = pton(address)
+    return socket.inet_ntop(family, packed)
 
 
 def packed16(address: str | None) -> bytes:
     """Address as the kernel's union nf_inet_addr: 16 bytes, IPv4 in the first four."""
     if not address:
         return b"\0" * 16
-    return ipaddress.ip_address(address).packed.ljust(16, b"\0")
+    return pton(address)[1].ljust(16, b"\0")
 
 
 def unpack_address(family: int, data: bytes) -> str:
-    if family == AF_INET6:
-        return str(ipaddress.IPv6Address(bytes(data[:16])))
-    return str(ipaddress.IPv4Address(bytes(data[:4])))
+    return socket.inet_ntop(family, bytes(data[: 16 if family == AF_INET6 else 4]))
 
 
 @dataclass
@@ -102,15 +110,21 @@ class Destination:
     stats: Stats | None = None
 
     def __post_init__(self) -> None:
-        self.address = canonical(self.address)
+        # parsed once: keys are compared often (attributes outside the dataclass fields)
+        self._family, self._packed = pton(self.address)
+        self.address = socket.inet_ntop(self._family, self._packed)
 
     @property
     def family(self) -> int:
-        return family_of(self.address)
+        return self._family
+
+    @property
+    def packed16(self) -> bytes:
+        return self._packed.ljust(16, b"\0")
 
     @property
     def key(self) -> tuple:
-        return (self.family, int(ipaddress.ip_address(self.address)), self.port)
+        return (self._family, self._packed, self.port)
 
     @property
     def connections(self) -> int:
@@ -172,27 +186,26 @@ class Service:
     stats: Stats | None = None
 
     def __post_init__(self) -> None:
+        self._packed = b""
         if self.fwmark:
             self.protocol, self.address, self.port = None, None, 0
         elif self.address is not None:
-            self.address = canonical(self.address)
-            self.family = family_of(self.address)
+            self.family, self._packed = pton(self.address)
+            self.address = socket.inet_ntop(self.family, self._packed)
         self.flags &= ~SVC_F_HASHED
         if self.netmask is None:
             self.netmask = DEFAULT_NETMASK[self.family]
 
     @property
+    def packed16(self) -> bytes:
+        return self._packed.ljust(16, b"\0")
+
+    @property
     def key(self) -> tuple:
         """Identity as the kernel sees it, ordered like ipvsadm lists services."""
         if self.fwmark:
-            return (self.fwmark, self.family, 0, 0, 0)
-        return (
-            0,
-            self.family,
-            PROTOCOLS[self.protocol],
-            int(ipaddress.ip_address(self.address)),
-            self.port,
-        )
+            return (self.fwmark, self.family, 0, b"", 0)
+        return (0, self.family, PROTOCOLS[self.protocol], self._packed, self.port)
 
     @property
     def persistent(self) -> bool:
@@ -293,7 +306,7 @@ def endpoint(address: str | None, port: int) -> str:
 def netmask_text(family: int, netmask: int) -> str:
     if family == AF_INET6:
         return str(netmask)
-    return str(ipaddress.IPv4Address(netmask))
+    return socket.inet_ntop(AF_INET, netmask.to_bytes(4, "big"))
 
 
 _SAVE_PROTO = {"tcp": "-t", "udp": "-u", "sctp": "--sctp-service"}
@@ -362,11 +375,9 @@ def _int32(value: int) -> int:
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def _cmp_address(a: str | None, b: str | None) -> int:
+def _cmp_address(pa: bytes, pb: bytes) -> int:
     """libipvs compares addresses as ntohl(a) - ntohl(b) in an int, per 32-bit word."""
-    pa, pb = packed16(a), packed16(b)
-    words = 4 if (a and ":" in a) else 1
-    for i in range(0, 4 * words, 4):
+    for i in range(0, min(len(pa), len(pb)), 4):
         r = _int32(int.from_bytes(pa[i : i + 4], "big") - int.from_bytes(pb[i : i + 4], "big"))
         if r:
             return r
@@ -377,11 +388,11 @@ def _cmp_services(s1: Service, s2: Service) -> int:
     # ipvs_cmp_services(): fwmark (unsigned, wrapping), af, protocol, address, port
     r = _int32(s1.fwmark - s2.fwmark) or s1.family - s2.family
     r = r or PROTOCOLS.get(s1.protocol, 0) - PROTOCOLS.get(s2.protocol, 0)
-    return r or _cmp_address(s1.address, s2.address) or s1.port - s2.port
+    return r or _cmp_address(s1._packed, s2._packed) or s1.port - s2.port
 
 
 def _cmp_dests(d1: Destination, d2: Destination) -> int:
-    return _cmp_address(d1.address, d2.address) or d1.port - d2.port
+    return _cmp_address(d1._packed, d2._packed) or d1.port - d2.port
 
 
 def ipvsadm_order(services: list[Service]) -> list[Service]:

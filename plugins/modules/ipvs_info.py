@@ -123,7 +123,7 @@ def main():
         )
     try:
         with ipvs:
-            services = ipvs.services()
+            services = ipvs.services(stats=module.params["stats"])
             state = {
                 "available": True,
                 **ipvs.info(),

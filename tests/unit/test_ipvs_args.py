@@ -20,6 +20,7 @@ WEB = {"address": "192.0.2.10", "port": 80}
 BAD_SERVICES = [
     ("not an address", [{"address": "192.0.2.300", "port": 80}], "not an IPv4 or IPv6 address"),
     ("hostname", [{"address": "www.example.org", "port": 80}], "not an IPv4 or IPv6"),
+    ("scoped address", [{"address": "fe80::1%eth0", "port": 80}], "not an IPv4 or IPv6"),
     ("port too big", [{**WEB, "port": 65536}], "port must be an integer from 0 to 65535"),
     ("negative port", [{**WEB, "port": -1}], "port must be"),
     ("no port", [{"address": "192.0.2.10"}], "needs a port"),
