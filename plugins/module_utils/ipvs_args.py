@@ -8,7 +8,6 @@ data so that a module and any other front end share them. No Ansible imports.
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
     AF_INET6,
@@ -27,7 +26,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
     Destination,
     Service,
     SyncDaemon,
-    pton,
+    parse_address,
 )
 
 U32_MAX = 0xFFFFFFFF
@@ -89,8 +88,8 @@ def _text(what) -> str:
 def _ip(value, what) -> tuple[int, str]:
     """(family, canonical text); inet_pton is strict (no leading zeros, no %scope)."""
     try:
-        family, packed = pton(str(value).strip())
-        return family, socket.inet_ntop(family, packed)
+        family, _packed, text = parse_address(str(value).strip())
+        return family, text
     except (OSError, ValueError, TypeError):
         raise InvalidInput(f"{_text(what)}: '{value}' is not an IPv4 or IPv6 address") from None
 

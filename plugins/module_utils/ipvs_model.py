@@ -57,6 +57,20 @@ def pton(address: str) -> tuple[int, bytes]:
     return family, socket.inet_pton(family, address)
 
 
+_PARSED: dict[str, tuple[int, bytes, str]] = {}
+
+
+def parse_address(address: str) -> tuple[int, bytes, str]:
+    """(family, packed, canonical text), remembered: a table repeats its addresses."""
+    known = _PARSED.get(address)
+    if known is None:
+        if len(_PARSED) > 65536:
+            _PARSED.clear()
+        family, packed = pton(address)
+        known = _PARSED[address] = (family, packed, socket.inet_ntop(family, packed))
+    return known
+
+
 def family_of(address: str) -> int:
     return pton(address)[0]
 
@@ -111,8 +125,7 @@ class Destination:
 
     def __post_init__(self) -> None:
         # parsed once: keys are compared often (attributes outside the dataclass fields)
-        self._family, self._packed = pton(self.address)
-        self.address = socket.inet_ntop(self._family, self._packed)
+        self._family, self._packed, self.address = parse_address(self.address)
 
     @property
     def family(self) -> int:
@@ -190,8 +203,7 @@ class Service:
         if self.fwmark:
             self.protocol, self.address, self.port = None, None, 0
         elif self.address is not None:
-            self.family, self._packed = pton(self.address)
-            self.address = socket.inet_ntop(self.family, self._packed)
+            self.family, self._packed, self.address = parse_address(self.address)
         self.flags &= ~SVC_F_HASHED
         if self.netmask is None:
             self.netmask = DEFAULT_NETMASK[self.family]

@@ -134,11 +134,15 @@ def plan(
 
 def simulate(current: list[Service], ops: list[Op]) -> list[Service]:
     """The table after `ops`, as the kernel would hold it (for diffs and check mode)."""
-    table = {s.key: copy.deepcopy(s) for s in current}
+    # shallow copies: services are edited field by field, destinations only ever replaced
+    table = {}
+    for svc in current:
+        table[svc.key] = copy.copy(svc)
+        table[svc.key].destinations = list(svc.destinations)
     for op in ops:
         key = op.service.key
         if op.kind == "add_service":
-            table[key] = replace(copy.deepcopy(op.service), destinations=[], stats=None)
+            table[key] = replace(op.service, destinations=[], stats=None)
         elif op.kind == "set_service":
             svc = table[key]
             svc.scheduler, svc.flags = op.service.scheduler, op.service.flags
