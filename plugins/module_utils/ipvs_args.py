@@ -95,7 +95,7 @@ def _ip(value, what) -> tuple[int, str]:
 
 
 def _range(value, low: int, high: int, what) -> int:
-    if type(value) is not int or not low <= value <= high:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise InvalidInput(f"{_text(what)} must be an integer from {low} to {high}, got {value!r}")
     return value
 
