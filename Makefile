@@ -1,9 +1,12 @@
 # lvs.cluster: `make demo` to see a cluster, `make test` to prove it.
 # Controller: Python 3.12 (ansible-core 2.21 needs >= 3.12); guests use Debian's python3.
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
-            $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) /usr/bin/python3.12; do \
-            command -v $$p >/dev/null 2>&1 && { command -v $$p; break; }; done)
+# First Python 3.12 that really runs (a pyenv shim on PATH may refuse to).
+PYTHON ?= $(shell for p in $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) \
+            $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) /usr/bin/python3.12 \
+            /usr/local/bin/python3.12 python3.12; do \
+            $$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1 \
+            && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
