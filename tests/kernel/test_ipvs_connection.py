@@ -9,6 +9,14 @@ import time
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _json_module_results(monkeypatch):
+    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
+    # lab.module() parses; keep only the JSON one for these tests
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
+
+
 SERVER = r"""
 import socket, sys, threading
 name = sys.argv[1]
@@ -24,13 +32,6 @@ while True:
 
 CLIENT = r"""
 import os, socket, sys, time
-
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
 out = sys.argv[1]
 s = socket.create_connection(("10.99.0.10", 80), timeout=20)
 f = s.makefile("rw")

@@ -4,6 +4,14 @@ import json
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _json_module_results(monkeypatch):
+    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
+    # lab.module() parses; keep only the JSON one for these tests
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
+
+
 PRELUDE = """
 import json
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs as I
@@ -137,12 +145,6 @@ PYROUTE2_DUMP = """
 import json
 from pyroute2 import IPVS, IPVSService
 
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
 out = []
 with IPVS() as conn:
     for msg in conn.service("dump"):
