@@ -376,6 +376,9 @@ def main():
             )
         if not outcome.ok:
             failures = [f"{op.describe()}: {why}" for op, why in outcome.failed]
+            if "diff" in result:
+                # what the table holds now: the changes the kernel accepted, no more
+                result["diff"]["after"] = render(simulate(current, outcome.applied))
             module.fail_json(
                 msg=(
                     f"the kernel refused {len(outcome.failed)} of {len(todo.ops)} changes "

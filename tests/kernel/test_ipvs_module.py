@@ -324,7 +324,7 @@ def test_kernel_refusal_part_way_is_reported_and_rerun_converges(clean):
         },
     ]
     try:
-        failed = lab.module("ipvs", {"services": services})
+        failed = lab.module("ipvs", {"services": services}, diff=True)
     finally:
         lab.ssh("ipvsadm --stop-daemon master")
     assert failed["failed"]
@@ -340,6 +340,7 @@ def test_kernel_refusal_part_way_is_reported_and_rerun_converges(clean):
     )
     table = save(lab)
     assert all(line + "\n" in table for line in failed["applied"])
+    assert failed["diff"]["after"] == table  # the diff shows what was really applied
     again = run(lab, services)
     assert again["operations"] == [
         "-a -t 192.0.2.10:81 -r [2001:db8::22]:81 -i -w 1 --tun-type ipip"
