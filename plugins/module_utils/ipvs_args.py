@@ -120,7 +120,15 @@ def _netmask(value, family: int, what: str) -> int:
     return mask
 
 
+def _known_keys(item: dict, spec: dict, what) -> None:
+    # Ansible rejects unknown options itself; other callers (tests, pyinfra) get it here
+    unknown = item.keys() - spec.keys()
+    if unknown:
+        raise InvalidInput(f"{_text(what)}: unknown option(s) {', '.join(sorted(unknown))}")
+
+
 def parse_destination(item: dict, svc: Service, where) -> Destination:
+    _known_keys(item, DESTINATION_SPEC, where)
     family, address = _ip(item.get("address"), lambda: f"{_text(where)}: address")
     forwarding = item.get("forwarding") or "dr"
 
@@ -181,6 +189,7 @@ def parse_destination(item: dict, svc: Service, where) -> Destination:
 def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
     """One declared service -> (Service with its destinations, state)."""
     what = f"services[{index}]"
+    _known_keys(item, SERVICE_SPEC, what)
     state = item.get("state") or "present"
     if state not in ("present", "absent"):
         raise InvalidInput(f"{what}: state must be present or absent, got '{state}'")
@@ -278,6 +287,7 @@ def parse_services(items: list) -> list[tuple[Service, str]]:
 
 def parse_daemon(item: dict, index: int = 0) -> tuple[SyncDaemon, str]:
     what = f"daemons[{index}]"
+    _known_keys(item, DAEMON_SPEC, what)
     role = item.get("role")
     if role not in ("master", "backup"):
         raise InvalidInput(f"{what}: role must be master or backup, got {role!r}")

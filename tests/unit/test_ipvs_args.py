@@ -157,6 +157,12 @@ BAD_SERVICES = [
         "only applies to tunnel_type gue or gre",
     ),
     ("destination not a dict", [{**WEB, "destinations": ["192.0.2.21"]}], "must be a dict"),
+    ("misspelt option", [{**WEB, "sheduler": "rr"}], "unknown option(s) sheduler"),
+    (
+        "misspelt destination option",
+        [{**WEB, "destinations": [{"address": "192.0.2.21", "wieght": 3}]}],
+        "services[0] (tcp 192.0.2.10:80): destinations[0]: unknown option(s) wieght",
+    ),
 ]
 
 
