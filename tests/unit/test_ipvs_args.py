@@ -345,3 +345,20 @@ def test_daemon_kernel_defaults(item, mtu, expected):
     ((daemon, _),) = parse_daemons([item])
     filled = with_kernel_defaults(daemon, mtu)
     assert (filled.sync_maxlen, filled.mcast_group, filled.mcast_port, filled.mcast_ttl) == expected
+
+
+def _examples(module: str) -> list[dict]:
+    import importlib
+
+    import yaml
+
+    mod = importlib.import_module(f"ansible_collections.lvs.cluster.plugins.modules.{module}")
+    return [task[f"lvs.cluster.{module}"] for task in yaml.safe_load(mod.EXAMPLES)]
+
+
+def test_module_examples_pass_the_checks():
+    for args in _examples("ipvs"):
+        if isinstance(args["services"], list):  # not a template
+            assert parse_services(args["services"])
+    for args in _examples("ipvs_sync_daemon"):
+        assert parse_daemons(args["daemons"])
