@@ -121,7 +121,8 @@ class Lab:
             cmd, capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL
         )
         try:
-            report = json.loads(proc.stdout)
+            # the JSON report comes first; the task timer's table may follow it
+            report = json.JSONDecoder().raw_decode(proc.stdout)[0]
             return report["plays"][0]["tasks"][0]["hosts"][guest]
         except (ValueError, KeyError, IndexError) as exc:
             raise AssertionError(f"no module result: {proc.stdout}\n{proc.stderr}") from exc
