@@ -309,6 +309,7 @@ class GenlSocket:
         seq, data = self.build(cmd, attrs, flags)
         self.sock.send(data)
         out = []
+        interrupted = False
         while True:
             for msg in self._recv():
                 if msg.seq != seq:
@@ -320,12 +321,14 @@ class GenlSocket:
                 if msg.type == NLMSG_DONE:
                     if msg.error:
                         raise NetlinkError(msg.error, msg.ext_msg)
+                    if interrupted:
+                        # read to the end first: a dump still running would refuse the next
+                        raise NetlinkError(_errno.EINTR, "dump cut by a concurrent change")
                     return out
                 if msg.type == NLMSG_OVERRUN:
                     raise NetlinkError(_errno.ENOBUFS, "netlink overrun")
                 out.append(msg)
-                if msg.flags & NLM_F_DUMP_INTR:
-                    raise NetlinkError(_errno.EINTR, "dump interrupted by a concurrent change")
+                interrupted = interrupted or bool(msg.flags & NLM_F_DUMP_INTR)
 
     def dump(self, cmd: int, attrs: bytes = b"", attempts: int = 3) -> list[Message]:
         """All messages of a multipart reply; retried if a concurrent change cut it."""
