@@ -33,7 +33,7 @@ while True:
 CLIENT = r"""
 import os, socket, sys, time
 out = sys.argv[1]
-s = socket.create_connection(("10.99.0.10", 80), timeout=20)
+s = socket.create_connection(("203.0.113.200", 80), timeout=20)
 f = s.makefile("rw")
 def ask(word, file):
     f.write(word + "\n"); f.flush()
@@ -51,20 +51,20 @@ SETUP = """
 set -e
 modprobe dummy; modprobe veth 2>/dev/null || true
 sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-ip link add lvsvip type dummy && ip link set lvsvip up && ip addr add 10.99.0.10/32 dev lvsvip
+ip link add lvsvip type dummy && ip link set lvsvip up && ip addr add 203.0.113.200/32 dev lvsvip
 for n in 1 2; do
   ip netns add lvsrs$n
   ip link add lvsr$n type veth peer name eth0 netns lvsrs$n
-  ip addr add 10.200.$n.1/24 dev lvsr$n && ip link set lvsr$n up
-  ip -n lvsrs$n addr add 10.200.$n.2/24 dev eth0
+  ip addr add 203.0.113.$((64*n+1))/26 dev lvsr$n && ip link set lvsr$n up
+  ip -n lvsrs$n addr add 203.0.113.$((64*n+2))/26 dev eth0
   ip -n lvsrs$n link set eth0 up && ip -n lvsrs$n link set lo up
-  ip -n lvsrs$n route add default via 10.200.$n.1
+  ip -n lvsrs$n route add default via 203.0.113.$((64*n+1))
 done
 ip netns add lvscl
 ip link add lvsc type veth peer name eth0 netns lvscl
-ip addr add 10.201.0.1/24 dev lvsc && ip link set lvsc up
-ip -n lvscl addr add 10.201.0.2/24 dev eth0 && ip -n lvscl link set eth0 up
-ip -n lvscl link set lo up && ip -n lvscl route add default via 10.201.0.1
+ip addr add 203.0.113.1/26 dev lvsc && ip link set lvsc up
+ip -n lvscl addr add 203.0.113.2/26 dev eth0 && ip -n lvscl link set eth0 up
+ip -n lvscl link set lo up && ip -n lvscl route add default via 203.0.113.1
 mkdir -p /tmp/lvsconn
 for n in 1 2; do
   setsid ip netns exec lvsrs$n python3 /tmp/lvsconn/server.py rs$n \
@@ -86,11 +86,16 @@ true
 def service(scheduler, weights):
     return [
         {
-            "address": "10.99.0.10",
+            "address": "203.0.113.200",
             "port": 80,
             "scheduler": scheduler,
             "destinations": [
-                {"address": f"10.200.{n}.2", "port": 8080, "forwarding": "nat", "weight": w}
+                {
+                    "address": f"203.0.113.{64 * n + 2}",
+                    "port": 8080,
+                    "forwarding": "nat",
+                    "weight": w,
+                }
                 for n, w in zip((1, 2), weights, strict=True)
             ],
         }
@@ -116,8 +121,8 @@ def nat_lab(lab):
     # the servers are up once both answer directly
     deadline = time.monotonic() + 30
     while lab.ssh(
-        "ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.1.2 8080' && "
-        "ip netns exec lvscl sh -c 'echo x | nc -w 2 10.200.2.2 8080'",
+        "ip netns exec lvscl sh -c 'echo x | nc -w 2 203.0.113.66 8080' && "
+        "ip netns exec lvscl sh -c 'echo x | nc -w 2 203.0.113.130 8080'",
         check=False,
     ).returncode:
         assert time.monotonic() < deadline, "real servers did not start"
@@ -127,9 +132,9 @@ def nat_lab(lab):
 
 
 def new_connection_server(lab):
-    return lab.ssh("ip netns exec lvscl sh -c 'echo probe | nc -w 3 10.99.0.10 80'").stdout.split()[
-        0
-    ]
+    return lab.ssh(
+        "ip netns exec lvscl sh -c 'echo probe | nc -w 3 203.0.113.200 80'"
+    ).stdout.split()[0]
 
 
 def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
@@ -146,7 +151,7 @@ def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
     n = int(holder[-1])
     other = 3 - n
     conns = lab.ssh("ipvsadm -Lnc").stdout
-    assert f"10.200.{n}.2:8080" in conns and "ESTABLISHED" in conns
+    assert f"203.0.113.{64 * n + 2}:8080" in conns and "ESTABLISHED" in conns
 
     # the holder stops taking new connections, the other gets more, another scheduler
     weights = [0, 5] if n == 1 else [5, 0]
@@ -155,7 +160,7 @@ def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
     assert edit["operations"] and all(op.startswith(("-E ", "-e ")) for op in edit["operations"]), (
         edit["operations"]
     )
-    assert "-A -t 10.99.0.10:80 -s wlc\n" in lab.ssh("ipvsadm -Sn").stdout
+    assert "-A -t 203.0.113.200:80 -s wlc\n" in lab.ssh("ipvsadm -Sn").stdout
 
     # new connections follow the new weights...
     assert {new_connection_server(lab) for _ in range(3)} == {f"rs{other}"}
@@ -163,4 +168,4 @@ def test_established_connection_survives_weight_and_scheduler_edits(nat_lab):
     lab.ssh("touch /tmp/lvsconn/go")
     assert wait_for(lab, "/tmp/lvsconn/reply2") == f"{holder} two"
     stats = lab.ssh("ipvsadm -Ln --stats --exact").stdout
-    assert f"10.200.{n}.2:8080" in stats
+    assert f"203.0.113.{64 * n + 2}:8080" in stats

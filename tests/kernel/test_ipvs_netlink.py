@@ -38,8 +38,8 @@ def test_large_batch_applies_exactly(clean):
         lab,
         """
 desired = parse_services([
-    {"address": f"10.{i // 250}.{i % 250}.1", "port": 80, "scheduler": "wrr",
-     "destinations": [{"address": f"172.16.{i % 250}.{d}", "weight": d} for d in range(1, 6)]}
+    {"address": f"198.18.{i // 250}.{i % 250 + 1}", "port": 80, "scheduler": "wrr",
+     "destinations": [{"address": f"198.19.{i % 250}.{d}", "weight": d} for d in range(1, 6)]}
     for i in range(300)])
 with I.IPVS() as conn:
     todo = plan([], desired)
@@ -52,13 +52,15 @@ with I.IPVS() as conn:
     assert lab.ssh("ipvsadm -Sn").stdout == out["render"]
 
 
+# Table entries only (no traffic) in 198.18.0.0/15, the benchmarking range (RFC 2544).
 def test_declared_services_only_are_read(clean):
     lab = clean
     lines = []
     for i in range(200):
-        lines.append(f"-A -t 10.1.{i // 250}.{i % 250}:80 -s rr")
+        lines.append(f"-A -t 198.18.{128 + i // 250}.{i % 250}:80 -s rr")
         lines += [
-            f"-a -t 10.1.{i // 250}.{i % 250}:80 -r 172.16.0.{d}:80 -g -w 1" for d in range(1, 4)
+            f"-a -t 198.18.{128 + i // 250}.{i % 250}:80 -r 198.19.0.{d}:80 -g -w 1"
+            for d in range(1, 4)
         ]
     lab.ssh("ipvsadm -R", input="\n".join(lines) + "\n")
     out = py(
@@ -73,8 +75,8 @@ class Counting(I.GenlSocket):
         calls.append(("batch", len(messages)))
         return super().batch(messages, stop_on_error)
 I.GenlSocket = Counting
-wanted = [Service(protocol="tcp", address="10.1.0.7", port=80),
-          Service(protocol="tcp", address="10.9.9.9", port=80)]
+wanted = [Service(protocol="tcp", address="198.18.128.7", port=80),
+          Service(protocol="tcp", address="198.18.250.250", port=80)]
 with I.IPVS() as conn:
     found = conn.get_services(wanted)
 print(json.dumps({"calls": calls, "found": [None if v is None else
@@ -83,7 +85,7 @@ print(json.dumps({"calls": calls, "found": [None if v is None else
     )
     # one batched lookup of both, one destination dump for the one that exists, no full dump
     assert out["calls"] == [["batch", 2], ["dump", 8]]
-    assert out["found"] == [["172.16.0.1", "172.16.0.2", "172.16.0.3"], None]
+    assert out["found"] == [["198.19.0.1", "198.19.0.2", "198.19.0.3"], None]
 
 
 def test_kernel_errors_become_sentences(clean):
