@@ -164,6 +164,8 @@ options:
       - While something drains, the result lists it in RV(draining).
     type: bool
     default: false
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 attributes:
   check_mode:
     support: full
@@ -171,13 +173,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the table before and after in C(ipvsadm-save -n) form.
-  idempotent:
-    support: full
-    description: A second run with the same input reports no change.
-  platform:
-    platforms: posix
-    support: full
-    description: Linux with IPVS (C(ip_vs)).
 notes:
   - The diff covers the declared services only, or the whole table with O(purge=true).
   - It also shows thresholds as C(-x)/C(-y), which C(ipvsadm-save) leaves out.

@@ -21,6 +21,8 @@ options:
       - Include connection, packet and byte counters and rates per service and destination.
     type: bool
     default: true
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 attributes:
   check_mode:
     support: full
@@ -28,13 +30,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is no diff.
-  idempotent:
-    support: full
-    description: Read only.
-  platform:
-    platforms: posix
-    support: full
-    description: Linux with IPVS (C(ip_vs)).
 seealso:
   - module: lvs.cluster.ipvs
 """

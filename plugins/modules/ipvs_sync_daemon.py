@@ -64,6 +64,8 @@ options:
         description:
           - Multicast TTL, 1 to 255 (kernel default 1).
         type: int
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 attributes:
   check_mode:
     support: full
@@ -71,13 +73,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the daemons before and after as C(ipvsadm -L --daemon) prints them.
-  idempotent:
-    support: full
-    description: A second run with the same input reports no change.
-  platform:
-    platforms: posix
-    support: full
-    description: Linux with IPVS (C(ip_vs)).
 seealso:
   - module: lvs.cluster.ipvs
 """

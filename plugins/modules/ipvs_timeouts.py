@@ -27,6 +27,8 @@ options:
     description:
       - Timeout of UDP flows in seconds (kernel default 300).
     type: int
+extends_documentation_fragment:
+  - lvs.cluster.ipvs
 attributes:
   check_mode:
     support: full
@@ -34,13 +36,6 @@ attributes:
   diff_mode:
     support: full
     description: Shows the timeouts before and after as C(ipvsadm -L --timeout) prints them.
-  idempotent:
-    support: full
-    description: A second run with the same input reports no change.
-  platform:
-    platforms: posix
-    support: full
-    description: Linux with IPVS (C(ip_vs)).
 seealso:
   - module: lvs.cluster.ipvs
 """
