@@ -35,6 +35,8 @@ def test_director_reboot_restores_table_and_vips_without_ansible(lab):
     assert "-A -t 192.0.2.100:80 -s wrr" in before
     lab.lvslab("stop", "dir1")
     lab.lvslab("start", "dir1")
+    # ssh answers before boot is over: the unit waits for the network to be online
+    lab.ssh("systemctl is-system-running --wait || true")
     assert lab.ssh("systemctl is-active lvs-director.service").stdout.strip() == "active"
     assert lab.ssh("ipvsadm -Sn").stdout == before
     assert "900 120 300" in lab.ssh("ipvsadm -L --timeout").stdout
