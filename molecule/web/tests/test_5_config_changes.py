@@ -33,6 +33,15 @@ def converge(lab, extra_vars_file=None):
     return proc.stdout
 
 
+def settled(lab):
+    wait_for(
+        "dir1 alone holding the VIP",
+        lambda: holds(lab, "dir1", DR) and not holds(lab, "dir2", DR),
+        90,
+        0.5,
+    )
+
+
 @pytest.fixture(scope="module")
 def variant(lab, tmp_path_factory):
     model = yaml.safe_load((REPO / "inventory/web/group_vars/all/topology.yml").read_text())
@@ -68,8 +77,13 @@ def variant(lab, tmp_path_factory):
     stop.touch()
     out, err = watch.communicate(timeout=60)
     assert out, err
+    # Changing the VRRP transport: while one director already sends unicast and the
+    # other still multicast they cannot hear each other, both act as master for a moment;
+    # dir1 then takes the VIPs back after its preempt delay.
+    settled(lab)
     yield {"watch_during_reload": json.loads(out)}
     converge(lab)
+    settled(lab)
     conf = lab.ssh("cat /etc/keepalived/keepalived.conf", guest="dir1").stdout
     assert "unicast_peer" not in conf and "MISC_CHECK" not in conf
 
