@@ -42,12 +42,9 @@ def _playbook(inventory: str) -> tuple[float, dict[str, dict[str, int]]]:
     return took, recap
 
 
-def _holder(demo: Lab, address: str) -> str:
-    for guest in ("dir1", "dir2"):
-        out = demo.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20).stdout
-        if f" {address}/" in out:
-            return guest
-    return "nobody"
+def _holds(demo: Lab, guest: str, address: str) -> bool:
+    out = demo.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20).stdout
+    return f" {address}/" in out
 
 
 def _wait(check, timeout: float) -> bool:
@@ -71,7 +68,7 @@ def _failover(demo: Lab) -> None:
     time.sleep(3)
     demo.lvslab("crash", "dir1")
     crashed = time.monotonic()
-    _wait(lambda: _holder(demo, vip) == "dir2", 30)
+    _wait(lambda: _holds(demo, "dir2", vip), 30)
     print(
         f"  dir1 crashed (power cut); dir2 holds {vip} after "
         f"{time.monotonic() - crashed:.1f} s (seen over ssh)"
@@ -83,7 +80,7 @@ def _failover(demo: Lab) -> None:
     )
     began = time.monotonic()
     demo.lvslab("start", "dir1")
-    back = _wait(lambda: _holder(demo, vip) == "dir1", 120)
+    back = _wait(lambda: _holds(demo, "dir1", vip), 120)
     state = "took the VIPs back" if back else "did not take the VIPs back"
     print(
         f"  dir1 rebooted and {state} after {time.monotonic() - began:.1f} s "
