@@ -9,14 +9,6 @@ import time
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
-
-
 SERVER = r"""
 import socket, sys, threading
 name = sys.argv[1]

@@ -1,14 +1,5 @@
 """ipvs_info reads what ipvsadm reads, including counters from real traffic."""
 
-import pytest
-
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
-
 
 def test_info_matches_ipvsadm(lab):
     lab.ssh(

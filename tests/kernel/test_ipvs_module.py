@@ -2,14 +2,6 @@
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
-
-
 SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf"]
 
 

@@ -4,14 +4,6 @@ import json
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
-
-
 PRELUDE = """
 import json
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs as I

@@ -3,13 +3,6 @@
 import pytest
 
 
-@pytest.fixture(autouse=True)
-def _json_module_results(monkeypatch):
-    # ansible.cfg also enables a timing callback whose lines follow the JSON report that
-    # lab.module() parses; keep only the JSON one for these tests
-    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.json")
-
-
 @pytest.fixture
 def defaults(lab):
     lab.ssh("ipvsadm --set 900 120 300")
