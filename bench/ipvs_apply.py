@@ -12,12 +12,10 @@ prints a table. Every measured table is checked against `ipvsadm -Sn` before it 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -157,14 +155,9 @@ def lvslab(*args: str, **kw) -> subprocess.CompletedProcess:
 
 
 def ship(lab: str, guest: str) -> None:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(
-            REPO / "plugins" / "module_utils",
-            arcname="ansible_collections/lvs/cluster/plugins/module_utils",
-            filter=lambda ti: None if "__pycache__" in ti.name else ti,
-        )
-        tar.add(Path(__file__), arcname="ipvs_apply.py")
+    # imported here: this file also runs inside the guest, where lvslab is absent
+    from lvslab.testing import module_utils_tar
+
     lvslab(
         "ssh",
         "--name",
@@ -172,7 +165,7 @@ def ship(lab: str, guest: str) -> None:
         guest,
         "--",
         f"rm -rf {GUEST_DIR} && mkdir -p {GUEST_DIR} && tar -C {GUEST_DIR} -xf -",
-        input=buf.getvalue(),
+        input=module_utils_tar(Path(__file__)),
         check=True,
         capture_output=True,
     )

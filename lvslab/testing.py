@@ -19,12 +19,28 @@ import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 from .paths import repo_root
 
 REPO = repo_root()
 GUEST_ROOT = "/var/tmp/lvs-kernel-tests"
 LVSLAB = [sys.executable, "-m", "lvslab.cli"]
+
+
+def module_utils_tar(*extra: Path) -> bytes:
+    """A tar of plugins/module_utils under its collection path (so it imports as
+    ansible_collections.lvs.cluster.plugins.module_utils), plus extra files at its top."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(
+            REPO / "plugins" / "module_utils",
+            arcname="ansible_collections/lvs/cluster/plugins/module_utils",
+            filter=lambda ti: None if "__pycache__" in ti.name else ti,
+        )
+        for path in extra:
+            tar.add(path, arcname=path.name)
+    return buf.getvalue()
 
 
 class Lab:
@@ -66,17 +82,10 @@ class Lab:
         """Copy plugins/module_utils into the guest under its collection path."""
         if guest in self._shipped:
             return
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            tar.add(
-                REPO / "plugins" / "module_utils",
-                arcname="ansible_collections/lvs/cluster/plugins/module_utils",
-                filter=lambda ti: None if "__pycache__" in ti.name else ti,
-            )
         self.ssh(
             f"rm -rf {GUEST_ROOT} && mkdir -p {GUEST_ROOT} && tar -C {GUEST_ROOT} -xf -",
             guest=guest,
-            input=buf.getvalue(),
+            input=module_utils_tar(),
         )
         self._shipped.add(guest)
 
