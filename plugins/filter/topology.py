@@ -14,7 +14,8 @@ Playbooks read the model, roles never do (docs/topology.md)::
             lvs_director_virtual_servers: "{{ __lvs.lvs_director_virtual_servers }}"
 
 ``topology_role_vars`` returns the ``lvs_director_*`` variables for a director, the
-``lvs_realserver_*`` ones for a real server and ``{}`` for any other host; it raises
+``lvs_realserver_*`` ones for a real server, and for every host the storage roles'
+(``nfs_server_*``, ``nfs_client_*``, ``glusterfs_*``, ``web_document_root``); it raises
 the validator's messages if the model is invalid (preflight normally stops that first).
 """
 
@@ -43,13 +44,9 @@ def topology_role_vars(hostvars, groups, host):
     """The plain role variables of one host."""
     model, hosts, plain_groups = _inputs(hostvars, groups, host)
     try:
-        if host in plain_groups.get(lvs_topology.DIRECTORS_GROUP, []):
-            return lvs_topology.director_vars(model, hosts, plain_groups, host)
-        if host in plain_groups.get(lvs_topology.REALSERVERS_GROUP, []):
-            return lvs_topology.realserver_vars(model, hosts, plain_groups, host)
+        return lvs_topology.host_vars(model, hosts, plain_groups, host)
     except lvs_topology.TopologyError as exc:
         raise AnsibleFilterError(f"invalid topology model: {exc}") from exc
-    return {}
 
 
 class FilterModule:

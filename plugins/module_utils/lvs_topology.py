@@ -23,6 +23,8 @@ import ipaddress
 import re
 from collections.abc import Mapping
 
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_storage
+
 SCHEDULERS = ("rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf")
 PROTOCOLS = ("tcp", "udp", "sctp")
 METHODS = ("dr", "tun", "nat")
@@ -131,6 +133,8 @@ def model_from_vars(variables: Mapping) -> dict:
         "sync",
         "timeouts",
         "sysctls",
+        "storage",
+        "web",
     )
     return {
         k: plain(variables.get("lvs_" + k)) for k in keys if variables.get("lvs_" + k) is not None
@@ -286,6 +290,7 @@ def validate(model: Mapping, hosts: Mapping, groups: Mapping) -> list[str]:
     _check_sync(ctx)
     _check_timeouts(ctx)
     _check_sysctls(ctx)
+    lvs_storage.check(ctx)
     return ctx.errors
 
 
@@ -1116,14 +1121,30 @@ def realserver_vars(model: Mapping, hosts: Mapping, groups: Mapping, host: str) 
     return {"lvs_realserver_vips": list(entries.values()), "lvs_realserver_nat": nat}
 
 
-def plan(model: Mapping, hosts: Mapping, groups: Mapping) -> dict:
-    """Per-host role variables for every director and real server of a valid model."""
-    out = {}
-    for host in groups.get(DIRECTORS_GROUP, []):
-        out[host] = director_vars(model, hosts, groups, host)
-    for host in groups.get(REALSERVERS_GROUP, []):
-        out[host] = realserver_vars(model, hosts, groups, host)
+def storage_vars(model: Mapping, hosts: Mapping, groups: Mapping, host: str) -> dict:
+    """The storage roles' variables for any host (see lvs_storage)."""
+    ctx, _ = _valid_context(model, hosts, groups)
+    return lvs_storage.storage_vars(ctx, host)
+
+
+def host_vars(model: Mapping, hosts: Mapping, groups: Mapping, host: str) -> dict:
+    """Every role variable of one host: its director or real-server part and storage."""
+    out = storage_vars(model, hosts, groups, host)
+    if host in groups.get(DIRECTORS_GROUP, []):
+        out.update(director_vars(model, hosts, groups, host))
+    if host in groups.get(REALSERVERS_GROUP, []):
+        out.update(realserver_vars(model, hosts, groups, host))
     return out
+
+
+def plan(model: Mapping, hosts: Mapping, groups: Mapping) -> dict:
+    """Per-host role variables for every host of a valid model."""
+    names = groups.get("all") or [
+        h
+        for g in (DIRECTORS_GROUP, REALSERVERS_GROUP, lvs_storage.STORAGE_GROUP)
+        for h in groups.get(g, [])
+    ]
+    return {host: host_vars(model, hosts, groups, host) for host in dict.fromkeys(names)}
 
 
 def disagreements(models: Mapping) -> list[str]:

@@ -27,18 +27,23 @@ def test_director_gets_director_variables():
 
 def test_realserver_gets_realserver_variables():
     out = role_vars(_hostvars(model()), _groups(), "rs2")
-    assert sorted(out) == ["lvs_realserver_nat", "lvs_realserver_vips"]
+    assert {"lvs_realserver_nat", "lvs_realserver_vips"} <= set(out)
+    assert not any(k.startswith("lvs_director_") for k in out)
     assert out["lvs_realserver_nat"]["source"] == "198.51.100.22"
+    # no lvs_storage: nothing to mount, a local document root
+    assert out["nfs_client_mounts"] == [] and out["web_document_root"] is None
 
 
-def test_other_host_gets_nothing():
+def test_other_host_gets_storage_variables_only():
     g = _groups()
     g["storage"] = ["rs3"]
     g["realservers"].remove("rs3")
     m = model()
     for svc in m["services"]:
         svc["real_servers"] = [rs for rs in svc["real_servers"] if rs["host"] != "rs3"]
-    assert role_vars(_hostvars(m), g, "rs3") == {}
+    out = role_vars(_hostvars(m), g, "rs3")
+    assert not any(k.startswith(("lvs_director_", "lvs_realserver_")) for k in out)
+    assert out["nfs_server_exports"] == [] and out["glusterfs_volumes"] == []
 
 
 def test_invalid_model_is_a_filter_error():
