@@ -41,13 +41,14 @@ def _connection(url: str, source: str | None, cacert: str | None, timeout: float
     )
 
 
-def _get(conn, url: str) -> str:
+def _get(conn, url: str) -> tuple[str, bytes]:
+    """(the X-Real-Server that answered, the body) of one GET that must answer 200."""
     conn.request("GET", urlsplit(url).path or "/", headers={"Connection": "keep-alive"})
     resp = conn.getresponse()
-    resp.read()
+    body = resp.read()
     if resp.status != 200:
         raise OSError(f"HTTP {resp.status}")
-    return resp.getheader(HEADER) or "?"
+    return resp.getheader(HEADER) or "?", body
 
 
 def _stopped(args) -> bool:
@@ -57,16 +58,22 @@ def _stopped(args) -> bool:
 def split(args) -> dict:
     """One new connection per request: the scheduler's choice each time."""
     counts: Counter = Counter()
+    bodies: set[str] = set()
     errors = []
     for _ in range(args.count):
         conn = _connection(args.url, args.source, args.cacert, args.timeout)
         try:
-            counts[_get(conn, args.url)] += 1
+            server, body = _get(conn, args.url)
+            counts[server] += 1
+            bodies.add(body.decode(errors="replace").strip())
         except (OSError, http.client.HTTPException) as exc:
             errors.append(str(exc))
         finally:
             conn.close()
-    return {"servers": dict(sorted(counts.items())), "errors": errors}
+    out = {"servers": dict(sorted(counts.items())), "errors": errors}
+    if args.body:
+        out["bodies"] = sorted(bodies)
+    return out
 
 
 def watch(args) -> dict:
@@ -80,7 +87,7 @@ def watch(args) -> dict:
         sent = time.monotonic()
         conn = _connection(args.url, args.source, args.cacert, args.timeout)
         try:
-            answers[_get(conn, args.url)] += 1
+            answers[_get(conn, args.url)[0]] += 1
             now = time.monotonic()
             longest = max(longest, now - last_ok)
             last_ok = now
@@ -111,7 +118,7 @@ def hold(args) -> dict:
         while not stop.is_set():
             t = time.monotonic()
             try:
-                server = _get(conn, args.url)
+                server = _get(conn, args.url)[0]
                 res["ok"] += 1
                 if server not in res["servers"]:
                     res["servers"].append(server)
@@ -153,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--timeout", type=float, default=5.0)
         if name == "split":
             p.add_argument("--count", type=int, default=30)
+            p.add_argument("--body", action="store_true", help="also report the bodies seen")
         if name == "watch":
             p.add_argument("--seconds", type=float, default=20)
             p.add_argument("--interval", type=float, default=0.05)

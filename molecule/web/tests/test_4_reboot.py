@@ -1,4 +1,5 @@
-"""A director and a real server reboot: everything comes back without Ansible."""
+"""A director and a real server reboot: everything comes back without Ansible,
+the real server's NFS document root included."""
 
 from conftest import DR, NAT, REAL_SERVERS, TUN, holds, wait_for, weights
 
@@ -30,3 +31,9 @@ def test_reboot_of_backup_director_and_a_real_server(lab):
     for vip in (DR, NAT):
         result = lab.probe("split", f"http://{vip}/", "--count", "9")
         assert result["errors"] == [] and result["servers"] == {rs: 3 for rs in REAL_SERVERS}
+    # rs1's document root is the NFS export again, mounted by its unit before nginx started
+    assert lab.ssh("findmnt -n -o FSTYPE /srv/www", guest="rs1").stdout.strip() == "nfs4"
+    lab.ssh("echo after-reboot > /srv/nfs/www/after-reboot.txt", guest="nfs1")
+    result = lab.probe("split", f"http://{DR}/after-reboot.txt", "--count", "9", "--body")
+    assert result["errors"] == [] and result["servers"] == {rs: 3 for rs in REAL_SERVERS}
+    assert result["bodies"] == ["after-reboot"]
