@@ -1,18 +1,7 @@
 """Static mode: the lvs.cluster.ipvs module's table serves traffic and survives a reboot
 of the director without Ansible (boot unit: table, VIPs, timeouts, sysctls)."""
 
-import os
-
-import pytest
-
-from lvslab.testing import Lab
-
-DR, NAT = "192.0.2.100", "192.0.2.102"
-
-
-@pytest.fixture(scope="module")
-def lab() -> Lab:
-    return Lab(os.environ.get("LVS_LAB", "mol-static"))
+from conftest import DR, NAT
 
 
 def split(lab, vip, count):
