@@ -37,3 +37,12 @@ def test_dead_web_service_leaves_the_pool_and_returns(lab):
     print(f"rs2 back in all pools after {time.monotonic() - began:.1f} s")
     result = lab.probe("split", f"http://{DR}/", "--count", "9")
     assert result["errors"] == [] and result["servers"].get("rs2") == 3
+
+
+def test_the_notifier_logged_the_drain_and_the_return(lab):
+    # keepalived's notify_down/notify_up ran lvs-notify on both directors
+    for director in ("dir1", "dir2"):
+        log = lab.ssh("cat /var/log/lvs-notify.log", guest=director).stdout
+        for event in ("DOWN", "UP"):
+            for service in ("web-http-dr", "web-http-tun", "web-http-nat"):
+                assert f" {event} {service} rs2" in log, (director, event, service)

@@ -49,3 +49,12 @@ def test_established_connections_survive_takeover_and_failback(lab):
     assert result["survived"] == 20, broken
     # each connection kept exchanging data all along (about one request a second)
     assert min(r["ok"] for r in result["results"]) >= 10
+
+
+def test_the_notifier_followed_the_vrrp_states(lab):
+    # dir2 went MASTER on the crash and back to BACKUP on the failback; dir1 is MASTER
+    log = lab.ssh("cat /var/log/lvs-notify.log", guest="dir2").stdout
+    states = [line.split()[3] for line in log.splitlines() if " GROUP lvs " in line]
+    assert states[-2:] == ["MASTER", "BACKUP"], states
+    assert lab.ssh("cat /run/lvs/vrrp-lvs", guest="dir2").stdout.strip() == "BACKUP"
+    assert lab.ssh("cat /run/lvs/vrrp-lvs", guest="dir1").stdout.strip() == "MASTER"
