@@ -121,11 +121,12 @@ MAX_NICS = 4
 RECIPE_VERSION = 1
 
 FILES: dict[str, str] = {
-    # Net devices only: networkd needs them, block nodes come from devtmpfs, and
-    # modules are loaded explicitly. Replaces the full udev coldplug (~10 s).
+    # Net and block devices only: networkd needs the former, fstab and mount units
+    # wait for the latter's device units (e.g. a brick disk); modules are loaded
+    # explicitly. Replaces the full udev coldplug (~10 s).
     "etc/systemd/system/lvslab-coldplug.service": """\
 [Unit]
-Description=Coldplug network devices
+Description=Coldplug network and block devices
 DefaultDependencies=no
 After=systemd-udevd.service
 Wants=systemd-udevd.service
@@ -134,7 +135,8 @@ Before=systemd-networkd.service sysinit.target
 [Service]
 Type=oneshot
 RemainAfterExit=yes
-ExecStart=/usr/bin/udevadm trigger --type=devices --action=add --subsystem-match=net
+ExecStart=/usr/bin/udevadm trigger --type=devices --action=add --subsystem-match=net \
+    --subsystem-match=block
 ExecStart=/usr/bin/udevadm settle --timeout=5
 
 [Install]
