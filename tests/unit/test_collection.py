@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MODULES = ["ipvs", "ipvs_info", "ipvs_sync_daemon", "ipvs_timeouts"]
+MODULES = [
+    "ipvs",
+    "ipvs_info",
+    "ipvs_sync_daemon",
+    "ipvs_timeouts",
+    "glusterfs_peer",
+    "glusterfs_volume",
+]
 
 
 @pytest.fixture(scope="module")
