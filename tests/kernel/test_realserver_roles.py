@@ -74,12 +74,15 @@ class RsLab:
         """Run playbooks/realservers.yml; return the recap per host."""
         start = time.monotonic()
         env_args = ["-i", str(REPO / "inventory" / "web"), "-i", self.state["inventory"]]
+        # the real-server tier alone, content on local disk: no shared storage (the
+        # web scenario covers the document root on NFS)
+        no_storage = json.dumps({"lvs_storage": None, "lvs_web": None})
         proc = _run(
             [
                 "ansible-playbook",
                 *env_args,
                 "playbooks/realservers.yml",
-                *("-e", f"lvs_pki_dir={self.pki}", *args),
+                *("-e", f"lvs_pki_dir={self.pki}", "-e", no_storage, *args),
             ],
             timeout=900,
         )
@@ -112,11 +115,14 @@ def rslab(tmp_path_factory):
             _run(["lvslab", "down", "--name", LAB], check=False)
 
 
-def test_site_runs_real_servers_after_preflight_before_directors():
+def test_site_runs_storage_then_real_servers_then_directors():
     out = _run(["ansible-playbook", "-i", "inventory/web", "--list-tasks", "site.yml"]).stdout
     plays = re.findall(r"^\s*play #\d+ \(([^)]*)\): (.+?)\s+TAGS", out, re.M)
     names = [name for _hosts, name in plays]
     assert names.index("Validate the topology model") < names.index(
+        "Configure the storage servers"
+    ), names
+    assert names.index("Mount the shared storage") < names.index(
         "Configure the LVS real servers"
     ), names
     assert names.index("Configure the LVS real servers") < names.index(

@@ -3,6 +3,7 @@ by both real servers; it stays readable and writable while one storage server is
 the dead brick heals when it returns, and a real server remounts at boot from a backup
 volfile server."""
 
+import time
 import uuid
 
 from conftest import DR, NAT, wait_for
@@ -56,7 +57,9 @@ def test_storage_server_crash_reads_writes_heal_and_real_server_reboot(lab):
     lab.lvslab("crash", "gl1")
     name, body = f"outage-{uuid.uuid4().hex[:8]}.txt", uuid.uuid4().hex
     # the first write waits out network.ping-timeout (5 s) before gl1 is dropped
+    began = time.monotonic()
     lab.ssh(f"echo {body} > /srv/www/{name}", guest="rs2", timeout=60)
+    print(f"first write after the crash took {time.monotonic() - began:.1f} s")
     for vip in (DR, NAT):
         result = served(lab, vip, name)
         assert result["errors"] == [] and set(result["servers"]) == {"rs1", "rs2"}
@@ -78,6 +81,7 @@ def test_storage_server_crash_reads_writes_heal_and_real_server_reboot(lab):
     # gl1 returns: brick file system and glusterd come back at boot, and the self-heal
     # daemon copies what was written during the outage onto its brick
     lab.lvslab("start", "gl1")
+    began = time.monotonic()
     wait_for(
         "the file written during the outage on gl1's brick",
         lambda: lab.ssh(f"cat /srv/gluster/www/brick/{name}", guest="gl1", check=False)
@@ -85,6 +89,7 @@ def test_storage_server_crash_reads_writes_heal_and_real_server_reboot(lab):
         180,
         2,
     )
+    print(f"healed onto gl1's brick {time.monotonic() - began:.1f} s after it was ssh-ready")
     wait_for(
         "no heal pending",
         lambda: lab.ssh("gluster --mode=script volume heal www info summary", guest="gl1",
