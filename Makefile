@@ -53,7 +53,7 @@ image: deps
 
 lint: deps
 	ruff check .
-	ruff format --check lvslab bench tests plugins
+	ruff format --check lvslab bench tests plugins molecule
 	yamllint -s .
 	ansible-lint
 

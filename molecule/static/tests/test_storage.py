@@ -13,8 +13,9 @@ BRICKS = [f"198.51.100.4{i}:/srv/gluster/www/brick" for i in (1, 2, 3)]
 
 
 def served(lab, vip, name, count=8):
-    return lab.probe("split", f"http://{vip}/{name}", "--count", str(count), "--body",
-                     "--timeout", "20")
+    return lab.probe(
+        "split", f"http://{vip}/{name}", "--count", str(count), "--body", "--timeout", "20"
+    )
 
 
 def test_replicated_volume_on_its_own_disks(lab):
@@ -69,8 +70,10 @@ def test_storage_server_crash_reads_writes_heal_and_real_server_reboot(lab):
     lab.lvslab("start", "rs1")
     wait_for(
         "rs1 serving from /srv/www",
-        lambda: lab.ssh("systemctl is-active nginx", guest="rs1", check=False).stdout.strip()
-        == "active",
+        lambda: (
+            lab.ssh("systemctl is-active nginx", guest="rs1", check=False).stdout.strip()
+            == "active"
+        ),
         90,
     )
     assert lab.ssh(f"cat /srv/www/{name}", guest="rs1", timeout=60).stdout.strip() == body
@@ -84,16 +87,22 @@ def test_storage_server_crash_reads_writes_heal_and_real_server_reboot(lab):
     began = time.monotonic()
     wait_for(
         "the file written during the outage on gl1's brick",
-        lambda: lab.ssh(f"cat /srv/gluster/www/brick/{name}", guest="gl1", check=False)
-        .stdout.strip() == f"{body}\n{body}-2",
+        lambda: (
+            lab.ssh(f"cat /srv/gluster/www/brick/{name}", guest="gl1", check=False).stdout.strip()
+            == f"{body}\n{body}-2"
+        ),
         180,
         2,
     )
     print(f"healed onto gl1's brick {time.monotonic() - began:.1f} s after it was ssh-ready")
     wait_for(
         "no heal pending",
-        lambda: lab.ssh("gluster --mode=script volume heal www info summary", guest="gl1",
-                        check=False).stdout.count("Number of entries: 0") == 3,
+        lambda: (
+            lab.ssh(
+                "gluster --mode=script volume heal www info summary", guest="gl1", check=False
+            ).stdout.count("Number of entries: 0")
+            == 3
+        ),
         120,
         2,
     )

@@ -10,8 +10,9 @@ def test_every_real_server_mounts_the_export_as_a_systemd_unit(lab):
         mount = lab.ssh("findmnt -n -o SOURCE,FSTYPE,OPTIONS /srv/www", guest=rs).stdout
         assert mount.startswith("198.51.100.31:/srv/nfs/www nfs4 ")
         assert "vers=4.2" in mount and "hard" in mount
-        state = lab.ssh("systemctl is-enabled srv-www.mount; systemctl is-active srv-www.mount",
-                        guest=rs).stdout.split()
+        state = lab.ssh(
+            "systemctl is-enabled srv-www.mount; systemctl is-active srv-www.mount", guest=rs
+        ).stdout.split()
         assert state == ["enabled", "active"]
 
 
