@@ -429,6 +429,9 @@ def _write_connection(state: dict, img: Path) -> None:
         f"    ansible_ssh_common_args: -F {run_dir}/ssh_config\n"
         "    ansible_python_interpreter: /usr/bin/python3\n"
         f"    ansible_control_path_dir: {run_dir}/cp\n"
+        # the login is root: an absolute path spares each file task a round trip
+        # to expand ~ (about 0.15 s on a guest)
+        "    ansible_remote_tmp: /root/.ansible/tmp\n"
     )
 
 
