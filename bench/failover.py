@@ -9,7 +9,8 @@ advert 0.1 s, checks every second) and measures the same, N runs each:
 
   - VIP gap when the master director crashes (lvslab crash dir1) and when its keepalived
     stops gracefully, seen by a client probe sending a request every 0.05 s with a 0.5 s
-    timeout (lvslab.probe watch); after each, dir1 comes back and takes the VIP again
+    timeout, each request on its own connection so a lost one does not hold back the
+    next (lvslab.probe watch); after each, dir1 comes back and takes the VIP again
     (preempt) and the gap of that failback is measured too;
   - time for a real server whose nginx stops (rs2) to leave the pool of the active
     director (weight 0) and to return after nginx starts, for the HTTP_GET service on

@@ -5,8 +5,9 @@
     lvslab client -- python -m lvslab.probe hold URL --connections 20 --seconds 90
 
 Every answer is identified by its ``X-Real-Server`` header. Output is one JSON object:
-``split`` counts answers per real server; ``watch`` sends a request every interval
-with a short timeout and reports the longest gap without answers; ``hold`` keeps
+``split`` counts answers per real server; ``watch`` sends a request every interval,
+each on its own connection with a short timeout and without waiting for the previous
+one, and reports the longest gap without answers; ``hold`` keeps
 long-lived HTTP/1.1 connections open and exchanges a request on each of them every
 second, reporting per connection which server answered and every failure.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import socket
@@ -77,29 +79,44 @@ def split(args) -> dict:
 
 
 def watch(args) -> dict:
-    """A request every interval; the longest stretch without an answer is the gap."""
+    """A request every interval, each on its own connection and thread, so a request
+    lost in an outage does not hold back the next one; the gap is the longest stretch
+    without an answer arriving (from the start, between answers, to the end)."""
     start = time.monotonic()
-    last_ok = start
-    longest = 0.0
+    lock = threading.Lock()
+    answered: list[float] = []
     answers: Counter = Counter()
-    failures = 0
-    while time.monotonic() - start < args.seconds and not _stopped(args):
-        sent = time.monotonic()
+    failures = [0]
+
+    def request() -> None:
         conn = _connection(args.url, args.source, args.cacert, args.timeout)
         try:
-            answers[_get(conn, args.url)[0]] += 1
-            now = time.monotonic()
-            longest = max(longest, now - last_ok)
-            last_ok = now
+            server = _get(conn, args.url)[0]
+            with lock:
+                answered.append(time.monotonic())
+                answers[server] += 1
         except (OSError, http.client.HTTPException):
-            failures += 1
+            with lock:
+                failures[0] += 1
         finally:
             conn.close()
-        time.sleep(max(0.0, args.interval - (time.monotonic() - sent)))
-    longest = max(longest, time.monotonic() - last_ok)
+
+    threads = []
+    sent = start
+    while sent - start < args.seconds and not _stopped(args):
+        thread = threading.Thread(target=request, daemon=True)
+        thread.start()
+        threads.append(thread)
+        sent += args.interval
+        time.sleep(max(0.0, sent - time.monotonic()))
+    end = time.monotonic()
+    for thread in threads:
+        thread.join(args.timeout + 1)
+    marks = [start, *sorted(t for t in answered if t <= end), end]
+    longest = max(b - a for a, b in itertools.pairwise(marks))
     return {
         "longest_gap_s": round(longest, 3),
-        "failures": failures,
+        "failures": failures[0],
         "servers": dict(sorted(answers.items())),
     }
 
