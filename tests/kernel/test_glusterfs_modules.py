@@ -250,3 +250,22 @@ def test_a_client_mount_writes_and_reads_every_replica_then_absent(gl):
     assert "Volume ktest does not exist" in missing(lab)
     # the data stays in the bricks
     assert lab.ssh(f"cat {BRICK_ROOT}/a/hello.txt").stdout == "written through fuse\n"
+
+
+def test_replica_two_with_an_arbiter(gl):
+    # what the model's `replica: 2, arbiter: true` becomes: gluster's replica 3 arbiter 1
+    lab = gl
+    args = declared(lab, arbiter=1)
+    first = volume(lab, args)
+    assert first["changed"]
+    assert "replica 3 arbiter 1 transport tcp" in first["commands"][0]
+    text = info(lab)
+    assert field(text, "Number of Bricks") == "1 x (2 + 1) = 3"
+    assert f"{BRICK_ROOT}/c (arbiter)" in text
+    assert first["volume"]["arbiter"] == 1
+    again = volume(lab, args)
+    assert (again["changed"], again["commands"]) == (False, [])
+    # the same bricks without the arbiter is another layout: refused, nothing touched
+    refused = lab.module("glusterfs_volume", declared(lab, arbiter=0))
+    assert refused.get("failed") and "arbiter" in refused["msg"]
+    assert "(arbiter)" in info(lab)
