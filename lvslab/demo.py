@@ -110,6 +110,12 @@ def main() -> int:
             res = demo.probe("split", f"http://{vip}/", "--count", "30")
             split = "  ".join(f"{rs}={n}" for rs, n in res["servers"].items())
             print(f"  {method:<4}{vip}  {sched:<10} {split}  errors={len(res['errors'])}")
+        print("\n== one file written on the NFS server, fetched through the DR VIP ==")
+        stamp = time.strftime("%H:%M:%S")
+        demo.ssh(f"echo written at {stamp} > /srv/nfs/www/demo.txt", guest="nfs1")
+        res = demo.probe("split", "http://192.0.2.100/demo.txt", "--count", "9", "--body")
+        split = "  ".join(f"{rs}={n}" for rs, n in res["servers"].items())
+        print(f"  {split}  bodies={res.get('bodies')}  errors={len(res['errors'])}")
         print("\n== the master director fails ==")
         _failover(demo)
         print(
