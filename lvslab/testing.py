@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 from .paths import repo_root
@@ -192,3 +193,15 @@ def up(profile: str, name: str) -> tuple[Lab, bool]:
         stdin=subprocess.DEVNULL,
     )
     return Lab(name), "already up" not in proc.stdout
+
+
+def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
+    """Poll check() until it returns something truthy; fail with `what` after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)

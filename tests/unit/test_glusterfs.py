@@ -3,10 +3,7 @@
 Fixtures: tests/unit/fixtures/glusterfs (see its README.md for where each reply came from).
 """
 
-import json
-import os
 import re
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -37,7 +34,6 @@ from ansible_collections.lvs.cluster.plugins.module_utils.glusterfs import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "glusterfs"
-REPO = Path(__file__).resolve().parents[2]
 GL1, GL2, GL3, DIR1 = "198.51.100.41", "198.51.100.42", "198.51.100.43", "198.51.100.11"
 SINGLE = "192.0.2.11"
 CAP_BRICKS = [f"{SINGLE}:/srv/cap/{b}" for b in "abc"]
@@ -588,29 +584,3 @@ def test_peer_replies():
 
 def test_peer_to_dict_keys():
     assert set(Peer("u", "h").to_dict()) == {"hostname", "uuid", "state", "connected", "local"}
-
-
-# ---------------------------------------------------------------- documentation
-
-
-@pytest.mark.parametrize("module", ["glusterfs_peer", "glusterfs_volume"])
-def test_modules_document_themselves(module, tmp_path):
-    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
-    env = {
-        **os.environ,
-        "ANSIBLE_COLLECTIONS_PATH": str(REPO / "collections"),
-        "ANSIBLE_CONFIG": str(tmp_path / "ansible.cfg"),
-    }
-    if not (REPO / "collections" / "ansible_collections" / "lvs" / "cluster").exists():
-        pytest.skip("no collections/ link (run make collections)")
-    proc = subprocess.run(
-        ["ansible-doc", "--json", f"lvs.cluster.{module}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)[f"lvs.cluster.{module}"]
-    assert set(doc["doc"]["attributes"]) >= {"check_mode", "diff_mode"}
-    assert doc["examples"].strip() and doc["return"]

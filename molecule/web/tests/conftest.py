@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from lvslab.testing import Lab
+from lvslab.testing import Lab, wait_for  # noqa: F401 (the tests import it from here)
 
 DR, TUN, NAT = "192.0.2.100", "192.0.2.101", "192.0.2.102"
 REAL_SERVERS = ["rs1", "rs2", "rs3"]
@@ -18,18 +17,6 @@ CA = Path(os.environ.get("HOME", "/root")) / ".local/share/lvs-cluster/pki/web/c
 @pytest.fixture(scope="session")
 def lab() -> Lab:
     return Lab(os.environ.get("LVS_LAB", "mol-web"))
-
-
-def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
-    """Poll check() until it returns something truthy; fail with `what` after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def holds(lab: Lab, guest: str, address: str) -> bool:
