@@ -75,22 +75,23 @@ def test_sound_models_are_valid():
         assert topo.validate(m, h, g) == []
 
 
-def _nfs(fn):
+def _mutated(base, fn):
+    """A case: the base model and inventory, then fn(storage, model, hosts, groups)."""
+
     def case():
-        m, h, g = nfs_case()
+        m, h, g = base()
         fn(m["storage"], m, h, g)
         return m, h, g
 
     return case
+
+
+def _nfs(fn):
+    return _mutated(nfs_case, fn)
 
 
 def _gl(fn):
-    def case():
-        m, h, g = gluster_case()
-        fn(m["storage"], m, h, g)
-        return m, h, g
-
-    return case
+    return _mutated(gluster_case, fn)
 
 
 def _share(s):
