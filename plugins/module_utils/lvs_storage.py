@@ -96,10 +96,6 @@ def _model(ctx) -> Mapping | None:
     return storage if isinstance(storage, Mapping) else None
 
 
-def servers(ctx) -> list[str]:
-    return ctx.group(STORAGE_GROUP)
-
-
 def _options(ctx, what: str, value) -> None:
     if not isinstance(value, list) or not all(
         isinstance(o, str) and OPTION_RE.match(o) for o in value
@@ -120,8 +116,7 @@ def check(ctx) -> None:
     if not isinstance(raw, Mapping):
         ctx.err("lvs_storage must be a mapping (backend, segment, shares, ...)")
         return
-    for key in sorted(set(raw) - STORAGE_KEYS):
-        ctx.err(f"lvs_storage: unknown key {key!r} (known: {', '.join(sorted(STORAGE_KEYS))})")
+    ctx.unknown_keys("lvs_storage", raw, STORAGE_KEYS)
     backend = raw.get("backend")
     if backend not in BACKENDS:
         ctx.err(f"lvs_storage.backend {backend!r} must be one of {', '.join(BACKENDS)}")
@@ -154,8 +149,7 @@ def _check_nfs(ctx, raw: Mapping, nodes: list[str]) -> None:
     if not isinstance(nfs, Mapping):
         ctx.err("lvs_storage.nfs must be a mapping (version)")
         return
-    for key in sorted(set(nfs) - NFS_KEYS):
-        ctx.err(f"lvs_storage.nfs: unknown key {key!r} (known: {', '.join(sorted(NFS_KEYS))})")
+    ctx.unknown_keys("lvs_storage.nfs", nfs, NFS_KEYS)
     if "version" in nfs and str(nfs["version"]) not in NFS_VERSIONS:
         choices = ", ".join(NFS_VERSIONS)
         ctx.err(f"lvs_storage.nfs.version {nfs['version']!r} must be one of {choices}")
@@ -168,11 +162,7 @@ def _check_glusterfs(ctx, raw: Mapping, nodes: list[str]) -> None:
     if not isinstance(gl, Mapping):
         ctx.err("lvs_storage.glusterfs must be a mapping (replica, arbiter, brick_device, ...)")
         return
-    for key in sorted(set(gl) - GLUSTERFS_KEYS):
-        ctx.err(
-            f"lvs_storage.glusterfs: unknown key {key!r} "
-            f"(known: {', '.join(sorted(GLUSTERFS_KEYS))})"
-        )
+    ctx.unknown_keys("lvs_storage.glusterfs", gl, GLUSTERFS_KEYS)
     if "nfs" in raw:
         ctx.err("lvs_storage: nfs settings given but the backend is glusterfs")
     gl = {**GLUSTERFS_DEFAULTS, **gl}
@@ -234,8 +224,7 @@ def _check_shares(ctx, raw: Mapping, backend: str, segment: str) -> dict[str, di
             continue
         name = share.get("name")
         what = f"share {name}" if isinstance(name, str) else f"lvs_storage.shares[{index}]"
-        for key in sorted(set(share) - SHARE_KEYS):
-            ctx.err(f"{what}: unknown key {key!r} (known: {', '.join(sorted(SHARE_KEYS))})")
+        ctx.unknown_keys(what, share, SHARE_KEYS)
         if not isinstance(name, str) or not SHARE_NAME_RE.match(name):
             ctx.err(f"{what}: name {name!r} must be letters, digits, '-' or '_'")
         elif name in found:
@@ -293,8 +282,7 @@ def _check_web(ctx, shares: Mapping) -> None:
     if not isinstance(web, Mapping):
         ctx.err("lvs_web must be a mapping (document_root_share)")
         return
-    for key in sorted(set(web) - WEB_KEYS):
-        ctx.err(f"lvs_web: unknown key {key!r} (known: {', '.join(sorted(WEB_KEYS))})")
+    ctx.unknown_keys("lvs_web", web, WEB_KEYS)
     name = web.get("document_root_share")
     if name is None:
         return
@@ -331,11 +319,12 @@ def storage_vars(ctx, host: str) -> dict:
     if raw is None:
         return out
     backend, segment = raw["backend"], raw["segment"]
-    nodes = servers(ctx)
+    nodes = ctx.group(STORAGE_GROUP)
     shares = raw["shares"]
 
     def clients_of(share):
-        return [h for n in _names(share["clients"]) for h in ctx.group(n) or [n]]
+        # the validator's own expansion: the model is valid, so it reports nothing
+        return _expand(ctx, f"share {share['name']}: clients", share["clients"])
 
     if backend == "nfs":
         nfs = {**NFS_DEFAULTS, **(raw.get("nfs") or {})}

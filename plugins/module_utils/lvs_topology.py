@@ -199,6 +199,10 @@ class _Context:
         if message not in self.errors:
             self.errors.append(message)
 
+    def unknown_keys(self, what: str, item: Mapping, allowed: set[str]) -> None:
+        for key in sorted(set(item) - allowed):
+            self.err(f"{what}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
+
     def _parse_segments(self, segments) -> None:
         if segments is None:
             self.err("lvs_segments is missing: name the cluster's segments and their networks")
@@ -294,11 +298,6 @@ def validate(model: Mapping, hosts: Mapping, groups: Mapping) -> list[str]:
     return ctx.errors
 
 
-def _unknown_keys(ctx: _Context, what: str, item: Mapping, allowed: set[str]) -> None:
-    for key in sorted(set(item) - allowed):
-        ctx.err(f"{what}: unknown key {key!r} (known: {', '.join(sorted(allowed))})")
-
-
 def _check_mode(ctx: _Context) -> None:
     topology = ctx.model.get("topology")
     if not isinstance(topology, str) or not NAME_RE.match(topology):
@@ -339,7 +338,7 @@ def _check_vrrp(ctx: _Context) -> None:
     if not isinstance(raw, Mapping):
         ctx.err("lvs_vrrp must be a mapping")
         return
-    _unknown_keys(ctx, "lvs_vrrp", raw, VRRP_KEYS)
+    ctx.unknown_keys("lvs_vrrp", raw, VRRP_KEYS)
     vrrp = {**VRRP_DEFAULTS, **raw}
     directors = ctx.directors()
     version = vrrp["version"]
@@ -416,7 +415,7 @@ def _check_instances(ctx: _Context, instances, directors: list[str]) -> None:
         if not isinstance(inst, Mapping):
             ctx.err(f"{what}: must be a mapping")
             continue
-        _unknown_keys(ctx, what, inst, {"name", "segment", "virtual_router_id"})
+        ctx.unknown_keys(what, inst, {"name", "segment", "virtual_router_id"})
         if name in seen_names:
             ctx.err(f"{what}: the name is used twice")
         seen_names.add(name)
@@ -468,7 +467,7 @@ def _check_vips(ctx: _Context) -> dict[str, dict]:
             continue
         name = vip.get("name")
         what = f"vip {name if name else '#' + str(index + 1)}"
-        _unknown_keys(ctx, what, vip, VIP_KEYS)
+        ctx.unknown_keys(what, vip, VIP_KEYS)
         if not isinstance(name, str) or not NAME_RE.match(name):
             ctx.err(f"{what}: needs a name (letters, digits, '.', '_', '-')")
             continue
@@ -557,7 +556,7 @@ def _check_services(ctx: _Context, vips: dict[str, dict]) -> None:
         elif name in names:
             ctx.err(f"{what}: the name is used twice")
         names.add(name)
-        _unknown_keys(ctx, what, svc, SERVICE_KEYS)
+        ctx.unknown_keys(what, svc, SERVICE_KEYS)
         vip = _resolve_vip(ctx, what, svc.get("vip"), vips)
         fwmark = svc.get("fwmark")
         port = svc.get("port")
@@ -644,7 +643,7 @@ def _check_persistence(ctx: _Context, what: str, persistence, vip) -> None:
     if not isinstance(persistence, Mapping):
         ctx.err(f"{what}: persistence must be {{timeout, netmask}}")
         return
-    _unknown_keys(ctx, f"{what} persistence", persistence, {"timeout", "netmask"})
+    ctx.unknown_keys(f"{what} persistence", persistence, {"timeout", "netmask"})
     timeout = persistence.get("timeout", 300)
     if not _is_int(timeout) or not 1 <= timeout <= 2**31 - 1:
         ctx.err(f"{what}: persistence timeout {timeout!r} must be a positive number of seconds")
@@ -710,7 +709,7 @@ def _check_real_servers(ctx: _Context, what: str, svc: Mapping, vip, method, vip
             continue
         host = rs.get("host")
         rwhat = f"{what}: real server {host}"
-        _unknown_keys(ctx, rwhat, rs, REAL_SERVER_KEYS)
+        ctx.unknown_keys(rwhat, rs, REAL_SERVER_KEYS)
         if host in seen:
             ctx.err(f"{rwhat} is listed twice")
             continue
@@ -779,7 +778,7 @@ def _check_sorry(ctx: _Context, what: str, sorry, fwmark: bool) -> None:
     if not isinstance(sorry, Mapping):
         ctx.err(f"{what}: sorry_server must be {{address, port}}")
         return
-    _unknown_keys(ctx, f"{what} sorry_server", sorry, {"address", "port"})
+    ctx.unknown_keys(f"{what} sorry_server", sorry, {"address", "port"})
     if _ip(sorry.get("address")) is None:
         ctx.err(f"{what}: sorry server address {sorry.get('address')!r} is not an IP address")
     port = sorry.get("port")
@@ -795,7 +794,7 @@ def _check_checker(ctx: _Context, what: str, check, fwmark: bool) -> None:
     if kind not in CHECK_TYPES:
         ctx.err(f"{what}: unknown check type {kind!r} (known: {', '.join(CHECK_TYPES)})")
         return
-    _unknown_keys(ctx, f"{what} check", check, CHECK_KEYS)
+    ctx.unknown_keys(f"{what} check", check, CHECK_KEYS)
     port = check.get("port")
     if port is not None and not _port_ok(port):
         ctx.err(f"{what}: checker port {port!r} is out of range 1..65535")
@@ -835,7 +834,7 @@ def _check_sync(ctx: _Context) -> None:
     if not isinstance(sync, Mapping):
         ctx.err("lvs_sync must be a mapping {enabled, segment, syncid}")
         return
-    _unknown_keys(ctx, "lvs_sync", sync, SYNC_KEYS)
+    ctx.unknown_keys("lvs_sync", sync, SYNC_KEYS)
     if not sync.get("enabled", True):
         return
     segment = sync.get("segment")
