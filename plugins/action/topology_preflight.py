@@ -7,14 +7,22 @@ inventory (every host's lvs_interfaces, the groups, the model) that Ansible alre
 on the controller. A module would have to receive all of it serialised as arguments and
 would need a Python interpreter and a connection, even a local one; here nothing leaves
 the controller and no host, localhost included, is contacted. The logic itself is the
-pure validator in plugins/module_utils/lvs_topology.py, unit-tested on its own.
+pure model package in plugins/module_utils/lvs_model/, unit-tested on its own.
+
+The model is validated and projected once here; the plan it returns (every host's role
+variables) is what the later plays read (playbooks/preflight.yml publishes it).
 """
 
 from __future__ import annotations
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.lvs.cluster.plugins.module_utils import lvs_topology
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_model
+
+# where the web application's CA lives on the controller, one directory per cluster
+PKI_ROOT = "~/.local/share/lvs-cluster/pki"
 
 
 class ActionModule(ActionBase):
@@ -32,13 +40,13 @@ class ActionModule(ActionBase):
         if not names:
             raise AnsibleActionFail("the inventory has no hosts: pass -i inventory/<profile>")
         # the model sits in group_vars/all; read it as the first director sees it
-        directors = groups.get(lvs_topology.DIRECTORS_GROUP) or names
+        directors = groups.get(lvs_model.DIRECTORS_GROUP) or names
         model_host = self._task.args.get("model_host") or directors[0]
         if model_host not in names:
             raise AnsibleActionFail(f"model_host {model_host} is not in the inventory")
-        model = lvs_topology.model_from_vars(hostvars[model_host])
+        model = lvs_model.model_from_vars(hostvars[model_host])
         hosts = {
-            name: lvs_topology.plain(
+            name: lvs_model.plain(
                 {
                     "ansible_host": hostvars[name].get("ansible_host"),
                     "lvs_interfaces": hostvars[name].get("lvs_interfaces") or [],
@@ -46,12 +54,20 @@ class ActionModule(ActionBase):
             )
             for name in names
         }
-        tiers = [*directors, *groups.get(lvs_topology.REALSERVERS_GROUP, [])]
+        tiers = [*directors, *groups.get(lvs_model.REALSERVERS_GROUP, [])]
         models = {model_host: model}
         models.update(
-            (name, lvs_topology.model_from_vars(hostvars[name])) for name in tiers if name in names
+            (name, lvs_model.model_from_vars(hostvars[name])) for name in tiers if name in names
         )
-        errors = lvs_topology.disagreements(models) + lvs_topology.validate(model, hosts, groups)
+        errors = lvs_model.disagreements(models)
+        plan = None
+        if not errors:
+            pki_dir = hostvars[model_host].get("lvs_pki_dir")
+            controller = {"pki_dir": pki_dir, "pki_root": os.path.expanduser(PKI_ROOT)}
+            try:
+                plan = lvs_model.build_plan(model, hosts, groups, controller)
+            except lvs_model.ModelError as exc:
+                errors = exc.problems
         result["changed"] = False
         result["errors"] = errors
         if errors:
@@ -61,11 +77,7 @@ class ActionModule(ActionBase):
                 + " | ".join(errors)
             )
             return result
-        services = model.get("services") or []
-        result["topology"] = model.get("topology")
-        result["msg"] = (
-            f"topology {model.get('topology')}: {len(directors)} director(s), "
-            f"{len(groups.get(lvs_topology.REALSERVERS_GROUP, []))} real server(s), "
-            f"{len(model.get('vips') or [])} VIP(s), {len(services)} service(s): valid"
-        )
+        result["plan"] = plan
+        result["cluster"] = plan["cluster"]
+        result["msg"] = f"{plan['summary']}: valid"
         return result

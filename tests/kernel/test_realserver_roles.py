@@ -71,16 +71,20 @@ class RsLab:
         return _run(["lvslab", "client", "--name", LAB, "--", "sh", "-c", cmd]).stdout
 
     def playbook(self, *args: str) -> dict[str, dict[str, int]]:
-        """Run playbooks/realservers.yml; return the recap per host."""
+        """Run the preflight and playbooks/realservers.yml; return the recap per host."""
         start = time.monotonic()
         env_args = ["-i", str(REPO / "inventory" / "web"), "-i", self.state["inventory"]]
         # the real-server tier alone, content on local disk: no shared storage (the
         # web scenario covers the document root on NFS)
-        no_storage = json.dumps({"lvs_storage": None, "lvs_web": None})
+        no_storage = json.dumps(
+            {"lvs_storage": None, "lvs_applications": {"web": {"hosts": ["realservers"]}}}
+        )
         proc = _run(
             [
                 "ansible-playbook",
                 *env_args,
+                # the plan first: the real-server plays read it
+                "playbooks/preflight.yml",
                 "playbooks/realservers.yml",
                 *("-e", f"lvs_pki_dir={self.pki}", "-e", no_storage, *args),
             ],

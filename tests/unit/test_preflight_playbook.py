@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.lvs.cluster.plugins.module_utils import lvs_topology
+from ansible_collections.lvs.cluster.plugins.module_utils import lvs_model
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -24,8 +24,8 @@ DIRECTORS_PLAY = "PLAY [Configure the LVS directors]"
 
 
 def _env() -> dict:
-    # .../ansible_collections/lvs/cluster/plugins/module_utils/lvs_topology.py
-    collections = Path(lvs_topology.__file__).parents[5]
+    # .../ansible_collections/lvs/cluster/plugins/module_utils/lvs_model/__init__.py
+    collections = Path(lvs_model.__file__).parents[6]
     return {
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
@@ -143,5 +143,6 @@ def test_profile_passes_preflight(profile):
                "--limit", "localhost")  # fmt: skip
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert f"topology {profile}:" in out and ": valid" in out
-    assert re.search(r"localhost\s+: ok=1\s+changed=0\s+unreachable=0\s+failed=0", out), out
+    assert f"cluster {profile}:" in out and ": valid" in out
+    # the check, and the host's part of the plan; nothing else runs on localhost
+    assert re.search(r"localhost\s+: ok=2\s+changed=0\s+unreachable=0\s+failed=0", out), out

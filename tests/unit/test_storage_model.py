@@ -2,8 +2,8 @@
 
 import copy
 
+import model_api as topo
 import pytest
-from ansible_collections.lvs.cluster.plugins.module_utils import lvs_topology as topo
 from topology_cases import groups, hosts, model
 
 STORAGE = {"nfs1": 31, "gl1": 41, "gl2": 42, "gl3": 43}
@@ -59,14 +59,14 @@ GLUSTER = {
 def nfs_case():
     m = model()
     m["storage"] = copy.deepcopy(NFS)
-    m["web"] = {"document_root_share": "www"}
+    m["applications"]["web"]["shares"] = {"document_root": "www"}
     return (m, *inventory("nfs1"))
 
 
 def gluster_case():
     m = model()
     m["storage"] = copy.deepcopy(GLUSTER)
-    m["web"] = {"document_root_share": "www"}
+    m["applications"]["web"]["shares"] = {"document_root": "www"}
     return (m, *inventory("gl1", "gl2", "gl3"))
 
 
@@ -201,11 +201,11 @@ BAD = [
      _gl(lambda s, *_: _set(s, "nfs", {"version": "4.2"})),
      "nfs settings given but the backend is glusterfs"),
     ("web-share-unknown",
-     _nfs(lambda s, m, *_: _set(m["web"], "document_root_share", "static")),
-     "lvs_web.document_root_share 'static' is not a share of lvs_storage"),
+     _nfs(lambda s, m, *_: _set(m["applications"]["web"]["shares"], "document_root", "static")),
+     "application web: document_root share 'static' is not a share of lvs_storage"),
     ("web-share-not-on-every-real-server",
      _gl(lambda s, *_: _set(_share(s), "clients", ["rs1", "rs2"])),
-     "lvs_web: real server rs3 does not mount share www"),
+     "application web: host rs3 does not mount share www (document_root)"),
 ]  # fmt: skip
 
 
@@ -226,7 +226,7 @@ GOOD = [
      _gl(lambda s, *_: (_set(s["glusterfs"], "replica", 2),
                         _set(s["glusterfs"], "arbiter", True)))),
     ("ext4-bricks", _gl(lambda s, *_: _set(s["glusterfs"], "brick_filesystem", "ext4"))),
-    ("no-web-share", _nfs(lambda s, m, *_: m.pop("web"))),
+    ("no-web-share", _nfs(lambda s, m, *_: m["applications"]["web"].pop("shares"))),
     ("default-export-options", _nfs(lambda s, *_: _share(s).pop("export_options"))),
 ]  # fmt: skip
 
@@ -234,6 +234,10 @@ GOOD = [
 @pytest.mark.parametrize("case", [c[1] for c in GOOD], ids=[c[0] for c in GOOD])
 def test_sound_variation_is_accepted(case):
     assert topo.validate(*case()) == []
+
+
+def _app(host_vars, name):
+    return next(a for a in host_vars["lvs_applications"] if a["name"] == name)["vars"]
 
 
 def test_nfs_roles_variables():
@@ -248,7 +252,7 @@ def test_nfs_roles_variables():
             "owner": "www-data",
         }
     ]
-    assert server["nfs_client_mounts"] == [] and server["web_document_root"] is None
+    assert server["nfs_client_mounts"] == [] and server["lvs_applications"] == []
     client = topo.host_vars(m, h, g, "rs2")
     assert client["nfs_client_mounts"] == [
         {
@@ -259,7 +263,8 @@ def test_nfs_roles_variables():
             "options": ["hard", "timeo=50"],
         }
     ]
-    assert client["web_document_root"] == "/srv/www"
+    web = _app(client, "web")
+    assert web["web_document_root"] == "/srv/www" and web["web_document_root_shared"] is True
     assert client["lvs_realserver_vips"]  # storage does not hide the real-server part
     assert topo.host_vars(m, h, g, "dir1")["nfs_client_mounts"] == []
 
@@ -295,7 +300,8 @@ def test_glusterfs_roles_variables():
             "options": [],
         }
     ]
-    assert client["glusterfs_volumes"] == [] and client["web_document_root"] == "/srv/www"
+    assert client["glusterfs_volumes"] == []
+    assert _app(client, "web")["web_document_root"] == "/srv/www"
 
 
 def test_plan_covers_storage_hosts():

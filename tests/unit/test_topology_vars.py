@@ -1,7 +1,7 @@
 """Model -> plain per-role variables: facts in, role variables out."""
 
+import model_api as topo
 import pytest
-from ansible_collections.lvs.cluster.plugins.module_utils import lvs_topology as topo
 from topology_cases import groups, hosts, model
 
 
@@ -17,12 +17,12 @@ def test_invalid_model_raises_with_every_message():
     m = model()
     m["services"][0]["scheduler"] = "random"
     m["vrrp"]["advert_int"] = 0
-    with pytest.raises(topo.TopologyError, match=r"advert_int 0.*unknown scheduler 'random'"):
+    with pytest.raises(topo.ModelError, match=r"advert_int 0.*unknown scheduler 'random'"):
         topo.director_vars(m, hosts(), groups(), "dir1")
 
 
 def test_not_a_director():
-    with pytest.raises(topo.TopologyError, match="rs1 is not a director"):
+    with pytest.raises(topo.ModelError, match="rs1 is not a director"):
         _director("rs1")
 
 
@@ -30,7 +30,9 @@ def test_vrrp_master_and_backup():
     one, two = _director("dir1"), _director("dir2")
     front1, back1 = one["lvs_director_vrrp_instances"]
     front2 = two["lvs_director_vrrp_instances"][0]
-    assert (front1["state"], front2["state"]) == ("MASTER", "BACKUP")
+    # keepalived honours preempt_delay only from an initial BACKUP state: the
+    # priority alone makes dir1 the master
+    assert (front1["state"], front2["state"]) == ("BACKUP", "BACKUP")
     assert front1["priority"] > front2["priority"]
     assert front1 | {"state": None, "priority": None} == front2 | {"state": None, "priority": None}
     assert front1["interface"] == "eth0" and back1["interface"] == "eth1"
@@ -47,10 +49,26 @@ def test_vrrp_master_and_backup():
     assert front1["auth"] is None
 
 
+def test_master_state_without_preempt_delay():
+    m = model()
+    m["vrrp"]["preempt_delay"] = 0
+    assert _director("dir1", m)["lvs_director_vrrp_instances"][0]["state"] == "MASTER"
+    assert _director("dir2", m)["lvs_director_vrrp_instances"][0]["state"] == "BACKUP"
+    m["vrrp"]["preempt"] = False
+    assert _director("dir1", m)["lvs_director_vrrp_instances"][0]["state"] == "BACKUP"
+
+
+def test_service_without_check_has_none():
+    m = model()
+    del m["services"][0]["check"]
+    assert _vs(_director(m=m), "web-http-dr")["check"] is None
+
+
 def test_explicit_priorities_choose_master():
     m = model()
     del m["vrrp"]["master"]
     m["vrrp"]["priorities"] = {"dir1": 90, "dir2": 120}
+    m["vrrp"]["preempt_delay"] = 0
     assert _director("dir2", m)["lvs_director_vrrp_instances"][0]["state"] == "MASTER"
     assert _director("dir1", m)["lvs_director_vrrp_instances"][0]["priority"] == 90
 
@@ -89,12 +107,18 @@ def test_dr_virtual_server():
         "inhibit_on_failure": True,
         "check": {
             "type": "HTTP_GET",
+            "port": None,
             "path": "/",
             "status_code": 200,
+            "digest": None,
+            "virtualhost": None,
             "connect_timeout": 3,
             "delay_loop": 6,
             "retry": 1,
             "delay_before_retry": 1,
+            "misc_path": None,
+            "misc_timeout": None,
+            "misc_dynamic": False,
         },
         "real_servers": [
             {"name": "rs1", "address": "192.0.2.21", "port": 80, "weight": 1},

@@ -36,7 +36,7 @@ def pool(port=80, weights=(1, 1, 1)) -> list:
 
 
 BASE = {
-    "topology": "web",
+    "cluster_name": "web",
     "segments": {
         "front": {"network": "192.0.2.0/24", "gateway": "192.0.2.1"},
         "back": {"network": "198.51.100.0/24"},
@@ -127,6 +127,20 @@ BASE = {
         "secure_tcp": 1,
         "amemthresh": 1024,
         "sync_threshold": [3, 50],
+    },
+    "applications": {
+        "web": {"hosts": ["realservers"]},
+        # the NAT pool's servers answer on 8080, the media servers on RTSP and RTP
+        "proxy": {
+            "managed": False,
+            "hosts": ["realservers"],
+            "listen": [{"protocol": "tcp", "port": 8080}],
+        },
+        "rtsp": {
+            "managed": False,
+            "hosts": ["rs1", "rs2"],
+            "listen": [{"protocol": "tcp", "port": 554}, {"protocol": "udp", "port": "6970:6999"}],
+        },
     },
 }
 
