@@ -11,14 +11,17 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
                  openssh-client curl
+# Debian's keepalived, unpacked (never installed: the package would start the service), for
+# the unit tests' `keepalived --config-test` of the rendered configuration
+KEEPALIVED_DIR := /var/cache/lvslab/keepalived
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/collections
 export PY_COLORS := 0
 export ANSIBLE_FORCE_COLOR := 0
 
-.PHONY: help deps host-deps venv collections image lint unit kernel molecule test demo \
-        bench build down-all clean
+.PHONY: help deps host-deps venv collections keepalived image lint unit kernel molecule test \
+        demo bench build down-all clean
 
 help:
 	@echo "make demo   - from nothing: host packages, .venv, guest image, web lab, site.yml"
@@ -48,6 +51,32 @@ collections:
 	@mkdir -p collections/ansible_collections/lvs
 	@ln -sfn ../../.. collections/ansible_collections/lvs/cluster
 
+keepalived: $(KEEPALIVED_DIR)/keepalived
+
+# keepalived and the libraries (lib* packages) it needs that the host lacks, unpacked
+# into $(KEEPALIVED_DIR)/root; $(KEEPALIVED_DIR)/keepalived runs it with those libraries.
+$(KEEPALIVED_DIR)/keepalived:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; cd "$$tmp"; \
+	get() { apt-get download -qq -o APT::Sandbox::User=root "$$1" 2>/dev/null \
+	        || { apt-get update -qq && apt-get download -qq -o APT::Sandbox::User=root "$$1"; }; }; \
+	todo=keepalived; seen=; \
+	while [ -n "$$todo" ]; do \
+	  set -- $$todo; pkg=$$1; shift; todo="$$*"; \
+	  case " $$seen " in *" $$pkg "*) continue;; esac; seen="$$seen $$pkg"; \
+	  if [ "$$pkg" != keepalived ] && dpkg -s "$$pkg" >/dev/null 2>&1; then continue; fi; \
+	  get "$$pkg"; deb=$$(ls "$$pkg"_*.deb); dpkg-deb -x "$$deb" root; \
+	  todo="$$todo $$(dpkg-deb -f "$$deb" Pre-Depends Depends | sed 's/^[A-Za-z-]*://' \
+	    | tr ',' '\n' | sed 's/|.*//; s/(.*)//; s/:any//; s/ //g' | grep '^lib' || true)"; \
+	done; \
+	libs=$$(find root -name '*.so*' -printf "$(KEEPALIVED_DIR)/%h\n" | sort -u | paste -sd:); \
+	printf '#!/bin/sh\n# Debian'"'"'s keepalived, unpacked by make keepalived\nLD_LIBRARY_PATH=%s exec %s "$$@"\n' \
+	  "$$libs" "$(KEEPALIVED_DIR)/root/usr/sbin/keepalived" > keepalived; \
+	chmod 755 keepalived; rm -rf "$(KEEPALIVED_DIR)"; mkdir -p "$(KEEPALIVED_DIR)"; \
+	mv root keepalived "$(KEEPALIVED_DIR)/"; \
+	"$(KEEPALIVED_DIR)/keepalived" --version >/dev/null 2>&1 \
+	  || { "$(KEEPALIVED_DIR)/keepalived" --version; rm -rf "$(KEEPALIVED_DIR)"; exit 1; }; \
+	echo "keepalived unpacked: $(KEEPALIVED_DIR)/keepalived"
+
 image: deps
 	lvslab image
 
@@ -57,7 +86,7 @@ lint: deps
 	yamllint -s .
 	ansible-lint
 
-unit: deps
+unit: deps keepalived
 	pytest -q tests/unit
 
 kernel: image
