@@ -7,14 +7,17 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: topology_preflight
-short_description: Validate the LVS topology model of the inventory before any host is touched
+short_description: Validate the LVS topology model once and compute every host's plan
 description:
   - Checks the topology model (C(lvs_segments), C(lvs_mode), C(lvs_vrrp), C(lvs_vips),
-    C(lvs_services), C(lvs_sync), C(lvs_timeouts), C(lvs_sysctls)) against the hosts'
-    C(lvs_interfaces) and the C(directors) and C(realservers) groups, and fails with
-    every problem found, each naming the offending item.
-  - Runs on the controller only (an action plugin); no host is contacted. Run it in a
-    play on C(localhost) before the plays that configure hosts.
+    C(lvs_services), C(lvs_sync), C(lvs_timeouts), C(lvs_sysctls), C(lvs_storage),
+    C(lvs_applications)) against the hosts' C(lvs_interfaces) and the C(directors),
+    C(realservers) and C(storage) groups, and fails with every problem found, each
+    naming the offending item.
+  - On success returns the plan, every host's role variables, computed from that one
+    validation; C(playbooks/preflight.yml) hands each host its part as C(lvs_plan).
+  - Runs on the controller only (an action plugin); no host is contacted. Run it once
+    (C(run_once)) in the first play, before the plays that configure hosts.
   - The model and every check are described in C(docs/topology.md).
 version_added: "0.1.0"
 author:
@@ -43,17 +46,23 @@ attributes:
     support: full
     description: Any controller.
 notes:
-  - The checks live in the pure Python validator
-    C(ansible_collections.lvs.cluster.plugins.module_utils.lvs_topology).
+  - The checks and the plan live in the pure Python package
+    C(ansible_collections.lvs.cluster.plugins.module_utils.lvs_model).
 """
 
 EXAMPLES = r"""
 - name: Validate the topology model
-  hosts: localhost
+  hosts: all
   gather_facts: false
   tasks:
-    - name: Check the model against the inventory
+    - name: Check the model against the inventory and compute the plan
       lvs.cluster.topology_preflight:
+      run_once: true
+      register: preflight
+
+    - name: Hand each host its part of the plan
+      ansible.builtin.set_fact:
+        lvs_plan: "{{ preflight.plan.hosts[inventory_hostname] }}"
 """
 
 RETURN = r"""
@@ -63,9 +72,15 @@ errors:
   type: list
   elements: str
   sample: ["service web-https: VIP 203.0.113.50 is outside every director network"]
-topology:
-  description: The profile name (C(lvs_topology)).
+cluster:
+  description: The cluster's name (C(lvs_cluster_name)).
   returned: success
   type: str
   sample: web
+plan:
+  description: >-
+    C(cluster), C(summary), and C(hosts): each host's role variables (docs/topology.md,
+    Role variables).
+  returned: success
+  type: dict
 """

@@ -146,3 +146,24 @@ def test_profile_passes_preflight(profile):
     assert f"cluster {profile}:" in out and ": valid" in out
     # the check, and the host's part of the plan; nothing else runs on localhost
     assert re.search(r"localhost\s+: ok=2\s+changed=0\s+unreachable=0\s+failed=0", out), out
+
+
+@pytest.mark.parametrize(
+    "selection", [["--limit", "rs1"], ["--tags", "web"], ["--limit", "dir2", "--tags", "none"]]
+)
+def test_preflight_runs_whatever_the_selection(tmp_path, selection):
+    # the whole model is checked even when the run touches one host or one tag
+    run = site("-i", str(_bad_inventory(tmp_path, _weight)), *selection)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0, out
+    assert "service web-http-tun: real server rs1: weight 70000 is out of range" in out
+    assert DIRECTORS_PLAY not in out
+
+
+def test_plan_reaches_a_limited_host(tmp_path):
+    # a sound model under --limit: the host gets its part of the plan, nothing else runs
+    inv = _bad_inventory(tmp_path, lambda hosts, topo: None)
+    run = site("-i", str(inv), "-i", "localhost,", "--limit", "localhost", "--tags", "none")
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert re.search(r"localhost\s+: ok=2\s+changed=0", out), out

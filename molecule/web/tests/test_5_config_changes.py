@@ -1,5 +1,5 @@
 """An operator changes the cluster while it serves: unicast VRRP, a MISC_CHECK, quorum
-with a sorry server. keepalived reloads without dropping the VIPs or a request, and
+with a sorry server, a service without a health check. keepalived reloads without dropping the VIPs or a request, and
 each feature behaves as configured. The model is restored at the end."""
 
 import copy
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import DR, NAT, holds, wait_for, weights
+from conftest import DR, NAT, TUN, holds, wait_for, weights
 
 from lvslab.testing import REPO
 
@@ -58,6 +58,9 @@ def variant(lab, tmp_path_factory):
     }
     nat["quorum"] = 2
     nat["sorry_server"] = {"address": "198.51.100.23", "port": SORRY_PORT}
+    # no checker: keepalived keeps the pool as declared
+    tun = next(s for s in changed["lvs_services"] if s["method"] == "tun")
+    del tun["check"]
     path = tmp_path_factory.mktemp("variant") / "variant.yml"
     path.write_text(yaml.safe_dump(changed))
     stop = path.with_suffix(".stop")
@@ -86,6 +89,7 @@ def variant(lab, tmp_path_factory):
     settled(lab)
     conf = lab.ssh("cat /etc/keepalived/keepalived.conf", guest="dir1").stdout
     assert "unicast_peer" not in conf and "MISC_CHECK" not in conf
+    assert conf.count("TCP_CHECK") == 2 * 3, "the TUN and NAT pools have their checks again"
 
 
 def test_reload_keeps_the_vips(lab, variant):
@@ -162,3 +166,21 @@ def test_lost_quorum_sends_clients_to_the_sorry_server(lab, variant):
     lab.ssh(f"pkill -f '[h]ttp.server {SORRY_PORT}' || true", guest="rs3")
     result = lab.probe("split", f"http://{NAT}/", "--count", "6")
     assert result["errors"] == [] and "?" not in result["servers"]
+
+
+def test_service_without_check_keeps_its_pool(lab, variant):
+    conf = lab.ssh("cat /etc/keepalived/keepalived.conf", guest="dir1").stdout
+    tun_block = conf.split(f"virtual_server {TUN} 80", 1)[1].split("virtual_server ", 1)[0]
+    assert "_CHECK" not in tun_block and "_GET" not in tun_block, tun_block
+    assert weights(lab, TUN) == {"192.0.2.21": 3, "192.0.2.22": 2, "192.0.2.23": 1}
+    # wrr 3:2:1 over two whole rounds
+    result = lab.probe("split", f"http://{TUN}/", "--count", "12")
+    assert result["errors"] == [] and result["servers"] == {"rs1": 6, "rs2": 4, "rs3": 2}, result
+    # with no checker nothing takes a stopped server out: the pool stays as declared
+    lab.ssh("systemctl stop nginx", guest="rs3")
+    try:
+        for _ in range(3):
+            assert weights(lab, TUN).get("192.0.2.23") == 1
+            lab.ssh("sleep 1", guest="dir1")
+    finally:
+        lab.ssh("systemctl start nginx", guest="rs3")
