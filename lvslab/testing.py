@@ -29,6 +29,14 @@ GUEST_ROOT = "/var/tmp/lvs-kernel-tests"
 LVSLAB = [sys.executable, "-m", "lvslab.cli"]
 
 
+def import_collection() -> None:
+    """Make the checkout importable as ansible_collections.lvs.cluster on the controller
+    (`make` links it under collections/), for tests that read the collection's code."""
+    root = str(REPO / "collections")
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def module_utils_tar(*extra: Path) -> bytes:
     """A tar of plugins/module_utils under its collection path (so it imports as
     ansible_collections.lvs.cluster.plugins.module_utils), plus extra files at its top."""

@@ -15,8 +15,10 @@ import subprocess
 
 import pytest
 
-from lvslab.testing import up
+from lvslab.testing import import_collection, up
 
+# the tests take the collection's own lists (ipvs_model.SCHEDULERS) rather than copies
+import_collection()
 LAB_NAME = os.environ.get("LVS_KERNEL_LAB", "kernel")
 
 

@@ -1,8 +1,7 @@
 """The ipvs module against a real IPVS table, with `ipvsadm -Sn` in the guest as the oracle."""
 
 import pytest
-
-SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf"]
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import SCHEDULERS
 
 
 @pytest.fixture

@@ -1,8 +1,7 @@
 """The guest's own kernel (not the host's) runs LVS: IPVS, every scheduler, ipip, dummy."""
 
 import pytest
-
-SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf"]
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import SCHEDULERS
 
 
 def test_runs_in_the_lab_guest_kernel(host):
