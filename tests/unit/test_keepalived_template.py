@@ -449,6 +449,40 @@ def test_no_default_filter_in_the_template():
     assert "default(" not in (ROLE / "templates" / TEMPLATE).read_text()
 
 
+# ------------------------------------------------------------------ the shipped profiles
+
+
+def profile_directors(profile: str) -> dict[str, dict]:
+    """The lvs_director_* variables the model gives each director of inventory/<profile>."""
+    from ansible_collections.lvs.cluster.plugins.module_utils import lvs_model
+
+    inventory = REPO / "inventory" / profile
+    hosts, groups = {}, {}
+    for group, body in _yaml(inventory / "hosts.yml")["all"]["children"].items():
+        groups[group] = list((body or {}).get("hosts") or {})
+        for name, host in ((body or {}).get("hosts") or {}).items():
+            hosts[name] = host or {}
+    variables = {}
+    for path in sorted((inventory / "group_vars" / "all").glob("*.yml")):
+        variables.update(_yaml(path) or {})
+    plan = lvs_model.build_plan(lvs_model.model_from_vars(variables), hosts, groups)
+    return {
+        host: {k: v for k, v in plan["hosts"][host].items() if k.startswith("lvs_director_")}
+        for host in groups["directors"]
+    }
+
+
+PROFILES = sorted(p.name for p in (REPO / "inventory").iterdir() if (p / "hosts.yml").exists())
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_model_gives_the_role_its_contract(profile):
+    # the other side of the contract: what the model projects for each director
+    for host, case in profile_directors(profile).items():
+        assert validate(case) == [], host
+        render(case, host=host)  # a key the template reads and the model lacks fails here
+
+
 # ------------------------------------------------------------------ the real keepalived
 
 
@@ -510,6 +544,17 @@ def test_keepalived_accepts_the_rendered_configuration(keepalived, name, tmp_pat
     conf.write_text(render(case))
     proc = in_namespace(keepalived, conf, _interfaces(case))
     assert proc.returncode == 0, f"{proc.stdout}{proc.stderr}\n{conf.read_text()}"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_keepalived_accepts_every_profile(keepalived, profile, tmp_path):
+    for host, case in profile_directors(profile).items():
+        if case["lvs_director_mode"] != "keepalived":
+            continue
+        conf = tmp_path / f"{host}.conf"
+        conf.write_text(render(case, host=host))
+        proc = in_namespace(keepalived, conf, _interfaces(case))
+        assert proc.returncode == 0, f"{host}: {proc.stdout}{proc.stderr}\n{conf.read_text()}"
 
 
 SYNC_GROUP_OF_ONE = "vrrp_sync_group lvs {\n    group {\n        front\n    }\n}\n"
