@@ -47,15 +47,17 @@ def declared(n: int, weight_of=lambda i, d: 1 + d % 5) -> list[dict]:
     ]
 
 
+def save_text(services: list[dict]) -> str:
+    """ipvsadm-save -n text of declared services, from the collection's one renderer."""
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import parse_services
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import render
+
+    return render([s for s, _ in parse_services(services)])
+
+
 def restore_text(n: int) -> str:
-    lines = []
-    for svc in declared(n):
-        vip = f"{svc['address']}:80"
-        lines.append(f"-A -t {vip} -s wrr")
-        lines += [
-            f"-a -t {vip} -r {d['address']}:80 -g -w {d['weight']}" for d in svc["destinations"]
-        ]
-    return "\n".join(lines) + "\n"
+    """ipvsadm-restore input of the declared table."""
+    return save_text(declared(n))
 
 
 # ---------------------------------------------------------------- in the guest
@@ -76,7 +78,7 @@ def sh(cmd: str, stdin: str | None = None) -> str:
 def in_guest(n: int) -> dict:
     from ansible_collections.lvs.cluster.plugins.module_utils.ipvs import IPVS
     from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_args import parse_services
-    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import render
+    from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import service_spec
     from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_plan import plan
 
     def reconcile(services, purge=False):
@@ -93,12 +95,17 @@ def in_guest(n: int) -> dict:
         return len(todo.ops)
 
     full = declared(n)
-    expected = render([s for s, _ in parse_services(full)])
-    text = restore_text(n)
-    extra = "198.18.250.1:80"
-    add_one = [f"ipvsadm -A -t {extra} -s wrr"] + [
-        f"ipvsadm -a -t {extra} -r 198.19.250.{d + 1}:80 -g -w 1" for d in range(DESTS)
-    ]
+    # the text ipvsadm-restore reads is the text ipvsadm -Sn must print back
+    text = expected = restore_text(n)
+    # one more service with its destinations, as ipvsadm command lines
+    extra = {
+        "address": "198.18.250.1",
+        "port": 80,
+        "scheduler": "wrr",
+        "destinations": [{"address": f"198.19.250.{d + 1}"} for d in range(DESTS)],
+    }
+    add_one = [f"ipvsadm {line}" for line in save_text([extra]).splitlines()]
+    delete_one = f"ipvsadm -D {service_spec(parse_services([extra])[0][0])}"
     mid = n // 2
 
     def one_service(weight):
@@ -133,7 +140,7 @@ def in_guest(n: int) -> dict:
         assert measure("one_changed", lambda: reconcile(one_service(7))) == DESTS
         # one more service with 10 destinations the ipvsadm way: 11 commands
         measure("ipvsadm_one", lambda: [sh(c) for c in add_one])
-        sh(f"ipvsadm -D -t {extra}")
+        sh(delete_one)
 
     # the same one-service change on a small table: independent of the table's size
     sh("ipvsadm -C")
