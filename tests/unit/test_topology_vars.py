@@ -58,6 +58,15 @@ def test_master_state_without_preempt_delay():
     assert _director("dir1", m)["lvs_director_vrrp_instances"][0]["state"] == "BACKUP"
 
 
+def test_digest_check_has_no_default_status_code():
+    m = model()
+    m["services"][0]["check"] = {"type": "HTTP_GET", "digest": "0" * 32}
+    check = _vs(_director(m=m), "web-http-dr")["check"]
+    assert check["digest"] == "0" * 32 and check["status_code"] is None and check["path"] == "/"
+    m["services"][0]["check"]["status_code"] = 201
+    assert _vs(_director(m=m), "web-http-dr")["check"]["status_code"] == 201
+
+
 def test_service_without_check_has_none():
     m = model()
     del m["services"][0]["check"]

@@ -1,6 +1,7 @@
-"""An operator changes the cluster while it serves: unicast VRRP, a MISC_CHECK, quorum
-with a sorry server, a service without a health check. keepalived reloads without dropping the VIPs or a request, and
-each feature behaves as configured. The model is restored at the end."""
+"""An operator changes the cluster while it serves: unicast VRRP, a MISC_CHECK, quorum with
+a sorry server, a service without a health check. keepalived reloads without dropping
+the VIPs or a request, and each feature behaves as configured. The model is restored at
+the end."""
 
 import copy
 import json

@@ -115,7 +115,10 @@ def _check(raw: Mapping | None) -> Check | None:
         return None
     by_type = {}
     if raw["type"] in ("HTTP_GET", "SSL_GET"):
-        by_type = HTTP_CHECK_DEFAULTS
+        by_type = dict(HTTP_CHECK_DEFAULTS)
+        # keepalived requires both when both are given: a digest alone is the test
+        if raw.get("digest"):
+            by_type["status_code"] = None
     elif raw["type"] == "MISC_CHECK":
         by_type = MISC_CHECK_DEFAULTS
     return build(Check, {**by_type, **raw})
