@@ -628,9 +628,5 @@ class IPVS:
     def flush(self) -> None:
         self.nl.request(CMD_FLUSH)
 
-    def ensure_schedulers(self, names, dry_run: bool = False) -> list[str]:
-        """Load scheduler modules not yet loaded; return the names that cannot be."""
-        return sorted(n for n in set(names) if not load_module(f"ip_vs_{n}", dry_run, self.run))
-
 
 __all__ = ["AF_INET", "AF_INET6", "IPVS", "ApplyResult", "IPVSUnavailable", "NetlinkError"]

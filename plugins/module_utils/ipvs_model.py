@@ -71,16 +71,6 @@ def parse_address(address: str) -> tuple[int, bytes, str]:
     return known
 
 
-def family_of(address: str) -> int:
-    return pton(address)[0]
-
-
-def canonical(address: str) -> str:
-    """The one spelling of an address (compressed IPv6, as ipvsadm prints it)."""
-    family, packed = pton(address)
-    return socket.inet_ntop(family, packed)
-
-
 def packed16(address: str | None) -> bytes:
     """Address as the kernel's union nf_inet_addr: 16 bytes, IPv4 in the first four."""
     if not address:
