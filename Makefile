@@ -95,7 +95,9 @@ kernel: image
 molecule: image
 	MOLECULE_GLOB="molecule/*/molecule.yml" molecule test --all
 
-test: lint unit kernel molecule
+# every stage, then a table of each one's time (lvslab/stages.py)
+test: image keepalived
+	python -m lvslab.stages
 
 demo: image
 	python -m lvslab.demo
