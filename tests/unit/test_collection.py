@@ -19,6 +19,7 @@ MODULES = [
     "ipvs_timeouts",
     "glusterfs_peer",
     "glusterfs_volume",
+    "config_loaded",
 ]
 
 
