@@ -17,9 +17,12 @@ MODULES = [
     "ipvs_info",
     "ipvs_sync_daemon",
     "ipvs_timeouts",
+    "realserver",
+    "sysctl",
     "glusterfs_peer",
     "glusterfs_volume",
     "config_loaded",
+    "host_capabilities",
 ]
 
 

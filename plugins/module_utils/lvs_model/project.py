@@ -359,6 +359,40 @@ def _web_vars(model: Model, app: Application, host: str, controller: dict) -> di
 _EXTRA = {"web": _web_vars}
 
 
+# -- what a host must be able to do -----------------------------------------------------
+
+
+def capabilities_wanted(model: Model, host: str) -> dict:
+    """{modules: {name: why}, interfaces: [names], marks: bool} for the capability check."""
+    modules: dict[str, str] = {}
+    if host in model.group(DIRECTORS_GROUP):
+        modules["ip_vs"] = "IPVS"
+        for scheduler in sorted({s.scheduler for s in model.services}):
+            modules[f"ip_vs_{scheduler}"] = f"the {scheduler} scheduler of a service"
+    methods = {s.method for s in pools_of(model, host)}
+    if "dr" in methods:
+        modules["dummy"] = "the non-ARP device of the DR VIPs"
+    if "tun" in methods:
+        modules["ipip"] = "the tunnel of the TUN VIPs"
+    storage = model.storage
+    if storage is not None:
+        clients = {h for s in storage.shares for h in s.client_hosts}
+        servers = model.group(STORAGE_GROUP)
+        if storage.backend == "nfs":
+            if host in servers[:1]:
+                modules["nfsd"] = "the NFS server"
+            if host in clients:
+                modules["nfsv4"] = "the NFS mounts"
+        elif host in clients:
+            modules["fuse"] = "the GlusterFS mounts"
+    marks = host in model.directors and any(s.fwmark is not None for s in model.services)
+    return {
+        "modules": modules,
+        "interfaces": [nic.name for nic in model.host_nics.get(host, ())],
+        "marks": marks,
+    }
+
+
 # -- every host ----------------------------------------------------------------------------
 
 
@@ -370,4 +404,5 @@ def host_vars(model: Model, host: str, controller: dict | None = None) -> dict:
     if host in model.group(REALSERVERS_GROUP):
         out.update(realserver_vars(model, host))
     out["lvs_applications"] = application_vars(model, host, controller)
+    out["lvs_capabilities"] = capabilities_wanted(model, host)
     return out
