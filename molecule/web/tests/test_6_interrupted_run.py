@@ -4,7 +4,9 @@ The model changes in one tier each (a real server's weight for keepalived on the
 directors, the X-Real-Server value for nginx on rs1, an export option on nfs1) while the
 program each service reloads with is replaced by /bin/false (a bind mount), so the run
 writes every new file and then fails to load it: the files are new, the daemons old.
-The faults go, the same model is converged again, and the live state is checked (the
+The storage tier fails in a run of its own: its play has one host, and a play whose
+every host failed ends the whole run, before the later tiers wrote anything. The faults
+go, the same model is converged again, and the live state is checked (the
 kernel's IPVS table, nginx's answers, the kernel's export table), not the files. A
 last converge restores the profile.
 """
@@ -31,9 +33,9 @@ FAULTS = {
 SERVER_ID = "rs1-after-repair"
 
 
-def converge(lab, extra_vars_file=None) -> subprocess.CompletedProcess:
+def converge(lab, extra_vars_file=None, hosts=HOSTS) -> subprocess.CompletedProcess:
     cmd = ["ansible-playbook", "-i", str(REPO / "inventory" / "web"), "-i", lab.state["inventory"]]
-    cmd += [str(REPO / "site.yml"), "--limit", HOSTS]
+    cmd += [str(REPO / "site.yml"), "--limit", hosts]
     if extra_vars_file:
         cmd += ["-e", f"@{extra_vars_file}"]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL)
@@ -62,7 +64,9 @@ def interrupted(lab, tmp_path_factory):
     tun["real_servers"][0]["weight"] = 4
     storage = copy.deepcopy(topology["lvs_storage"])
     storage["shares"][0]["export_options"] = [*storage["shares"][0]["export_options"], "insecure"]
-    variant = tmp_path_factory.mktemp("interrupted") / "variant.yml"
+    folder = tmp_path_factory.mktemp("interrupted")
+    tiers, variant = folder / "tiers.yml", folder / "variant.yml"
+    tiers.write_text(yaml.safe_dump({"lvs_services": services, "web_server_id": SERVER_ID}))
     variant.write_text(
         yaml.safe_dump(
             {"lvs_services": services, "lvs_storage": storage, "web_server_id": SERVER_ID}
@@ -71,18 +75,22 @@ def interrupted(lab, tmp_path_factory):
     for guest, program in FAULTS.items():
         lab.ssh(f"mount --bind /bin/false {program}", guest=guest)
     try:
-        failed = converge(lab, variant)
+        failed = converge(lab, tiers)
+        failed_storage = converge(lab, variant, hosts="localhost,nfs1")
     finally:
         for guest, program in FAULTS.items():
             lab.ssh(f"umount {program}", guest=guest, check=False)
+    (folder / "failed.log").write_text(failed.stdout + failed_storage.stdout)
+    print(f"the failed runs' output: {folder / 'failed.log'}")
     seen_after_failure = {
         "rc": failed.returncode,
+        "rc_storage": failed_storage.returncode,
         "weight": tun_weight(lab, "dir1"),
         "conf": lab.ssh("cat /etc/keepalived/keepalived.conf", guest="dir1").stdout,
         "server_id": served_id(lab),
         "exports": live_exports(lab),
         "exports_file": lab.ssh("cat /etc/exports.d/lvs-cluster.exports", guest="nfs1").stdout,
-        "out": failed.stdout[-3000:],
+        "out": failed.stdout[-3000:] + failed_storage.stdout[-2000:],
     }
     repaired = converge(lab, variant)
     assert repaired.returncode == 0, repaired.stdout[-3000:]
@@ -100,9 +108,9 @@ def interrupted(lab, tmp_path_factory):
 
 def test_the_failed_run_wrote_the_files_and_loaded_nothing(interrupted):
     failed = interrupted["failed"]
-    assert failed["rc"] != 0, failed["out"]
+    assert failed["rc"] != 0 and failed["rc_storage"] != 0, failed["out"]
     # the files are the new model's, the daemons still run the old one
-    assert "weight 4" in failed["conf"] and failed["weight"] == 3
+    assert "weight 4" in failed["conf"] and failed["weight"] == 3, failed["out"]
     assert "insecure" in failed["exports_file"] and "insecure" not in failed["exports"]
     assert failed["server_id"] == "rs1"
 
