@@ -106,6 +106,7 @@ bench: image
 	python bench/lab_boot.py
 	python bench/ipvs_apply.py
 	python bench/failover.py
+	python bench/plan_scale.py
 
 build: deps
 	ansible-galaxy collection build --force --output-path build
