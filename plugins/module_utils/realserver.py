@@ -289,6 +289,8 @@ def parse_routes(route_json: list) -> frozenset:
 
 def _ip_json(run, *args: str) -> list:
     rc, out, err = run(["ip", "-j", *args])
+    if rc and "table does not exist" in err:
+        return []  # a routing table nothing was ever added to
     if rc:
         raise RuntimeError(f"ip {' '.join(args)}: {err.strip()}")
     return json.loads(out or "[]")

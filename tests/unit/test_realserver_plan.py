@@ -514,3 +514,12 @@ def test_role_spec_and_module_spec_agree():
         for sub, suboption in option.get("options", {}).items():
             for key in ("type", "choices", "default", "required"):
                 assert theirs["options"][sub].get(key) == suboption.get(key), (name, sub, key)
+
+
+def test_a_table_never_used_reads_as_empty():
+    def run(argv):
+        if argv[:3] == ["ip", "-j", "-4"] and "route" in argv:
+            return 2, "", "Error: ipv4: FIB table does not exist.\nDump terminated\n"
+        return 0, "[]", ""
+
+    assert rs.read_facts(rs.Wanted.from_params({}), run).routes == frozenset()
