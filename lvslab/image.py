@@ -49,7 +49,8 @@ PACKAGES = [
     # directors
     "ipvsadm",
     "keepalived",
-    "nftables",  # marks packets for fwmark services
+    "nftables",  # marks packets for fwmark services (hosts with nf_tables ip/ip6)
+    "iptables",  # iptables-legacy: marks on kernels without them (the UML guests)
     # web real servers
     "nginx",
     # shared storage
