@@ -49,11 +49,11 @@ def read_facts(release: str | None = None, root: str = "/") -> dict:
     }
 
 
-def problems(wanted: dict, facts: dict, mark_backend: str | None = None) -> list[str]:
+def problems(wanted: dict, facts: dict) -> list[str]:
     """What this host lacks: each message names the missing thing and why it is needed.
 
-    ``wanted``: {"modules": {name: why}, "interfaces": [names], "marks": bool};
-    ``mark_backend``: the packet-mark backend found on the host (None: none works).
+    ``wanted``: {"modules": {name: why}, "interfaces": [names]}; the packet-mark backend
+    is probed by fwmark.probe_backend.
     """
     have = {module_name(m) for m in facts["available_modules"]}
     have |= {module_name(m) for m in facts["loaded_modules"]}
@@ -66,9 +66,4 @@ def problems(wanted: dict, facts: dict, mark_backend: str | None = None) -> list
         if nic not in facts["interfaces"]:
             found = ", ".join(n for n in facts["interfaces"] if n != "lo") or "none"
             out.append(f"interface {nic} (lvs_interfaces) does not exist (found: {found})")
-    if wanted.get("marks") and mark_backend is None:
-        out.append(
-            "no packet-mark backend for the fwmark services: nftables cannot use the ip "
-            "family here and iptables-legacy is missing or cannot use the mangle table"
-        )
     return out

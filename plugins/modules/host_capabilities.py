@@ -31,6 +31,13 @@ options:
     type: list
     elements: str
     default: []
+  marks:
+    description:
+      - The host marks packets for fwmark services, so a packet-mark backend (nftables
+        with the inet family, else iptables-legacy) must work, probed as
+        M(lvs.cluster.fwmark) probes it.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -67,10 +74,14 @@ release:
   description: The running kernel's release.
   returned: always
   type: str
+mark_backend:
+  description: With O(marks), the backend M(lvs.cluster.fwmark) would use (null for none).
+  returned: when O(marks) is true
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.lvs.cluster.plugins.module_utils import capabilities
+from ansible_collections.lvs.cluster.plugins.module_utils import capabilities, fwmark
 
 
 def main():
@@ -78,6 +89,7 @@ def main():
         argument_spec={
             "modules": {"type": "dict", "default": {}},
             "interfaces": {"type": "list", "elements": "str", "default": []},
+            "marks": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -85,6 +97,18 @@ def main():
     wanted = {"modules": module.params["modules"], "interfaces": module.params["interfaces"]}
     problems = capabilities.problems(wanted, facts)
     result = {"changed": False, "problems": problems, "release": facts["release"]}
+    if module.params["marks"]:
+
+        def run(argv, data=None):
+            path = module.get_bin_path(argv[0], opt_dirs=["/usr/sbin", "/sbin"])
+            if path is None:
+                return 127, "", f"{argv[0]}: command not found"
+            return module.run_command([path, *argv[1:]], data=data, binary_data=True)
+
+        backend, reason = fwmark.probe_backend(run)
+        result["mark_backend"] = backend
+        if backend is None:
+            problems.append(f"fwmark services: {reason}")
     if problems:
         module.fail_json(msg="; ".join(problems), **result)
     module.exit_json(**result)

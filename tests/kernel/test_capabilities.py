@@ -59,3 +59,10 @@ def test_site_stops_at_the_capability_check_naming_the_host(lab, tmp_path):
     assert "PLAY [Check what every host can do]" in out
     assert "fatal: [dir1]" in out and "interface eth7 (lvs_interfaces) does not exist" in out
     assert "PLAY [Configure the LVS directors]" not in out, "the run went past the check"
+
+
+def test_module_finds_the_guest_mark_backend(lab):
+    # the guest kernel has no nf_tables inet family: iptables-legacy marks its packets
+    result = lab.module("host_capabilities", {"marks": True}, check_mode=True)
+    assert not result.get("failed"), result
+    assert result["mark_backend"] == "iptables-legacy" and result["problems"] == []
