@@ -304,6 +304,19 @@ def read_legacy(run, family: int) -> tuple[str | None, LegacyChain | None]:
     return None, LegacyChain.parse(out)
 
 
+def runner(module):
+    """run(argv, data=None) -> (rc, out, err) from an AnsibleModule (duck-typed: no
+    Ansible import); rc 127 when the tool is not installed."""
+
+    def run(argv, data=None):
+        path = module.get_bin_path(argv[0], opt_dirs=["/usr/sbin", "/sbin"])
+        if path is None:
+            return 127, "", f"{argv[0]}: command not found"
+        return module.run_command([path, *argv[1:]], data=data, binary_data=True)
+
+    return run
+
+
 def probe_backend(run) -> tuple[str | None, str]:
     """The backend this host would use and why; (None, what is missing) for neither.
     Reads only; a backend found working is not probed further."""

@@ -227,6 +227,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.fwmark import (
     plan,
     probe_details,
     read_facts,
+    runner,
 )
 
 RULE_SPEC = {
@@ -235,18 +236,6 @@ RULE_SPEC = {
     "protocol": {"type": "str", "required": True, "choices": ["tcp", "udp", "sctp"]},
     "port": {"type": "str", "required": True},
 }
-
-
-def runner(module):
-    """run(argv, data=None) -> (rc, out, err); rc 127 when the tool is not installed."""
-
-    def run(argv, data=None):
-        path = module.get_bin_path(argv[0], opt_dirs=["/usr/sbin", "/sbin"])
-        if path is None:
-            return 127, "", f"{argv[0]}: command not found"
-        return module.run_command([path, *argv[1:]], data=data, binary_data=True)
-
-    return run
 
 
 def write_file(module, path, content):

@@ -98,14 +98,7 @@ def main():
     problems = capabilities.problems(wanted, facts)
     result = {"changed": False, "problems": problems, "release": facts["release"]}
     if module.params["marks"]:
-
-        def run(argv, data=None):
-            path = module.get_bin_path(argv[0], opt_dirs=["/usr/sbin", "/sbin"])
-            if path is None:
-                return 127, "", f"{argv[0]}: command not found"
-            return module.run_command([path, *argv[1:]], data=data, binary_data=True)
-
-        backend, reason = fwmark.probe_backend(run)
+        backend, reason = fwmark.probe_backend(fwmark.runner(module))
         result["mark_backend"] = backend
         if backend is None:
             problems.append(f"fwmark services: {reason}")
