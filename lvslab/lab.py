@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import LabError, image, net, topology
+from . import LabError, image, net, topology, xstate
 from .paths import LABS_DIR, client_netns_name, lab_dir, netns_name
 from .topology import Guest, Topology
 
@@ -271,8 +271,9 @@ def _boot(state: dict, guest: Guest) -> int:
         "con0=null,fd:1",
     ]
     console = open(run_dir / f"{guest.name}.console", "ab")  # noqa: SIM115 - child owns it
-    # UML maps guest memory from files in TMPDIR: keep them in RAM
-    env = {**os.environ, "TMPDIR": "/dev/shm"}
+    # UML maps guest memory from files in TMPDIR: keep them in RAM; the XSAVE wrapper
+    # makes no difference on hosts whose XSAVE area UML knows, and is needed on the rest
+    env = {**os.environ, "TMPDIR": "/dev/shm", "LD_PRELOAD": str(xstate.library())}
     proc = subprocess.Popen(
         cmd,
         stdin=subprocess.DEVNULL,
