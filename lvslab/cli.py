@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("client", help="run a command on the client side (e.g. curl a VIP)")
     p.add_argument("--name")
+    p.add_argument(
+        "--address",
+        help="run it in a client namespace of its own with this one address "
+        "(203.0.113.128/25), made on first use",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER)
 
     for cmd, text in (
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "ssh":
             return lab.ssh(name, args.guest, _strip_dashdash(args.command))
         if args.cmd == "client":
-            return lab.client(name, _strip_dashdash(args.command))
+            return lab.client(name, _strip_dashdash(args.command), args.address)
         if args.cmd == "crash":
             lab.crash(name, args.guest)
         elif args.cmd == "stop":

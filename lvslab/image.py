@@ -60,6 +60,12 @@ PACKAGES = [
     "glusterfs-client",
     "xfsprogs",
     "e2fsprogs",
+    # media real servers: gst-rtsp-server and the plugins of lvs-media-server's pipelines
+    "python3-gi",
+    "python3-gst-1.0",
+    "gir1.2-gst-rtsp-server-1.0",
+    "gstreamer1.0-plugins-base",
+    "gstreamer1.0-plugins-good",
 ]
 
 # Units that start only where a play enables them (faster boot, honest plays).

@@ -183,9 +183,10 @@ def down(name: str, quiet: bool = False) -> None:
     pgids: set[int] = set()
     with contextlib.suppress(LabError, json.JSONDecodeError, KeyError):
         pgids = {g["pgid"] for g in _load(name)["guests"].values() if g.get("pgid")}
+    spaces = [ns, client_ns, *sorted(n for n in present if n.startswith(f"{client_ns}-"))]
     # every process in the lab's namespaces belongs to the lab (guests, nc proxies)
     victims = set(pgids)
-    for space in (ns, client_ns):
+    for space in spaces:
         if space in present:
             victims |= set(net.ns_pids(space))
     for pid in victims:
@@ -198,7 +199,7 @@ def down(name: str, quiet: bool = False) -> None:
     while time.monotonic() < deadline and _group_members(pgids | victims):
         _reap()
         time.sleep(0.05)
-    net.destroy(ns, client_ns)
+    net.destroy(*spaces)
     shutil.rmtree(lab_dir(name), ignore_errors=True)
     if not quiet:
         print(f"lab {name!r} is down")
@@ -456,11 +457,22 @@ def ssh(name: str, guest: str, command: list[str]) -> int:
     return subprocess.run(_ssh_cmd(state, guest, command, tty)).returncode
 
 
-def client(name: str, command: list[str]) -> int:
+def client_namespace(name: str, address: str | None = None) -> str:
+    """The client side's namespace; with an address, that of a client which sends
+    everything from that one address (made on first use, gone with the lab)."""
     state = _load(name)
+    if address is None:
+        return state["client_netns"]
+    single = client_netns_name(name, address)
+    net.add_client(state["netns"], single, address)
+    return single
+
+
+def client(name: str, command: list[str], address: str | None = None) -> int:
     if not command:
         raise LabError("give a command to run on the client side, e.g. -- curl http://VIP/")
-    return subprocess.run(["ip", "netns", "exec", state["client_netns"], *command]).returncode
+    space = client_namespace(name, address)
+    return subprocess.run(["ip", "netns", "exec", space, *command]).returncode
 
 
 def status(name: str) -> dict:

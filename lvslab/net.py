@@ -1,8 +1,11 @@
 """The lab's private network: one namespace with a bridge per segment, a tap per guest
 NIC, and a client namespace behind the lab router.
 
-    client ns (203.0.113.10-30) --veth-- lab ns (router) --br-front-- guests' eth0
-                                                         --br-back--- guests' eth1
+    client ns (203.0.113.10-30) --veth--+ lab ns (router) --br-front-- guests' eth0
+    client ns of one address ---veth--+ br-client      --br-back--- guests' eth1
+
+A client that must send everything (TCP and UDP alike) from one address of its own gets
+a namespace of its own on the client bridge (``add_client``), made on first use.
 
 The lab namespace routes between the client side and the segments that have a gateway
 (like an upstream router); it holds a management address on the other segments but
@@ -21,6 +24,9 @@ from .topology import Guest, Topology
 CLIENT_NETWORK = ipaddress.ip_network("203.0.113.0/24")
 CLIENT_ROUTER = "203.0.113.1"
 CLIENT_ADDRESSES = [f"203.0.113.{i}" for i in range(10, 31)]  # .10 is the primary
+# addresses of the one-address client namespaces
+SINGLE_CLIENTS = ipaddress.ip_network("203.0.113.128/25")
+CLIENT_BRIDGE = "br-client"
 
 
 def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -98,13 +104,15 @@ def create(ns: str, client_ns: str, topo: Topology) -> None:
                 f"link set {tap} up",
             ]
     lines += [
+        f"link add {CLIENT_BRIDGE} type bridge stp_state 0 forward_delay 0",
+        f"addr add {CLIENT_ROUTER}/{CLIENT_NETWORK.prefixlen} dev {CLIENT_BRIDGE}",
+        f"link set {CLIENT_BRIDGE} up",
         f"link add rt-client type veth peer name cl0 netns {client_ns}",
-        f"addr add {CLIENT_ROUTER}/{CLIENT_NETWORK.prefixlen} dev rt-client",
-        "link set rt-client up",
+        f"link set rt-client master {CLIENT_BRIDGE} up",
     ]
     # segments without a gateway are private: the client side never reaches them
     lines += [
-        f"rule add iif rt-client to {seg['network']} prohibit priority 100"
+        f"rule add iif {CLIENT_BRIDGE} to {seg['network']} prohibit priority 100"
         for seg in topo.segments.values()
         if not seg.get("gateway")
     ]
@@ -121,6 +129,32 @@ def create(ns: str, client_ns: str, topo: Topology) -> None:
             "net.ipv4.conf.all.rp_filter": "0",
             "net.ipv4.conf.default.rp_filter": "0",
         },
+    )
+
+
+def add_client(ns: str, single_ns: str, address: str) -> None:
+    """A client namespace holding one address only, on the lab's client bridge."""
+    if ipaddress.ip_address(address) not in SINGLE_CLIENTS:
+        raise LabError(f"a client of its own takes an address in {SINGLE_CLIENTS}, not {address}")
+    if single_ns in namespaces():
+        return
+    run(["ip", "netns", "add", single_ns])
+    veth = f"rt-c{ipaddress.ip_address(address).packed[-1]}"
+    _batch(
+        ns,
+        [
+            f"link add {veth} type veth peer name cl0 netns {single_ns}",
+            f"link set {veth} master {CLIENT_BRIDGE} up",
+        ],
+    )
+    _batch(
+        single_ns,
+        [
+            "link set lo up",
+            "link set cl0 up",
+            f"addr add {address}/{CLIENT_NETWORK.prefixlen} dev cl0",
+            f"route add default via {CLIENT_ROUTER}",
+        ],
     )
 
 

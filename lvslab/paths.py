@@ -27,5 +27,8 @@ def netns_name(name: str) -> str:
     return f"lvslab-{name}"
 
 
-def client_netns_name(name: str) -> str:
-    return f"lvslab-{name}-client"
+def client_netns_name(name: str, address: str | None = None) -> str:
+    """The lab's client namespace, or the one of a client with one address of its own."""
+    if address is None:
+        return f"lvslab-{name}-client"
+    return f"lvslab-{name}-client-{address.rsplit('.', 1)[-1]}"

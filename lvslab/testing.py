@@ -22,6 +22,7 @@ import tarfile
 import time
 from pathlib import Path
 
+from . import lab as lablib
 from .paths import repo_root
 
 REPO = repo_root()
@@ -154,9 +155,16 @@ class Lab:
             stdin=subprocess.DEVNULL,
         )
 
-    def client(self, *cmd: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def client(
+        self, *cmd: str, timeout: float = 600, address: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run a command on the client side; with an address, in a client namespace that
+        holds that one address (lvslab client --address)."""
+        space = self.state["client_netns"]
+        if address:
+            space = lablib.client_namespace(self.name, address)
         return subprocess.run(
-            ["ip", "netns", "exec", self.state["client_netns"], *cmd],
+            ["ip", "netns", "exec", space, *cmd],
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -274,9 +274,9 @@ CASES = {"web": web, "single": single, "unchecked": unchecked, "fwmark": fwmark_
 
 
 def role_vars(case: dict) -> dict:
-    """What the template sees: the role's defaults, its plain vars, the case."""
+    """What the template sees: the role's defaults, its plain (untemplated) vars, the case."""
     out = {k: v for k, v in DEFAULTS.items()}
-    out.update({k: v for k, v in VARS.items() if not isinstance(v, str)})
+    out.update({k: v for k, v in VARS.items() if not (isinstance(v, str) and "{{" in v)})
     out.update(case)
     return out
 

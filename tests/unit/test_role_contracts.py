@@ -133,3 +133,15 @@ def test_director_contract_lists_are_the_code_lists():
     # the forwarding methods the role maps onto keepalived's lb_kind
     lb_kind = _yaml(REPO / "roles" / "lvs_director" / "vars" / "main.yml")
     assert list(lb_kind["__lvs_director_lb_kind"]) == methods
+
+
+def test_media_sessions_default_is_the_one_preflight_checks():
+    from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model import applications
+
+    assert defaults("media")["media_max_sessions"] == applications.MEDIA_MAX_SESSIONS
+    spec = applications.KNOWN["media"]
+    ports = {p.variable: p.value() for p in spec.ports}
+    assert ports == {
+        "media_rtsp_port": defaults("media")["media_rtsp_port"],
+        "media_rtp_ports": defaults("media")["media_rtp_ports"],
+    }

@@ -46,6 +46,13 @@ HTTP = ("services", "web-http-dr")
 NAT = ("services", "web-http-nat")
 FWM = ("services", "media-rtsp")
 
+
+# the media servers run the collection's media application instead of their own
+def MEDIA(m, h, g):
+    del m["applications"]["rtsp"]
+    m["applications"]["media"] = {"hosts": ["rs1", "rs2"]}
+
+
 # (case id, mutation, expected message fragment)
 BAD = [
     ("vip-outside-director-networks",
@@ -273,7 +280,28 @@ BAD = [
      "service web-http-dr: nothing on real server rs1, rs2, rs3 serves tcp/80"),
     ("application-unknown-role",
      put("applications", "web", "role", value="nginx"),
-     "application web: 'nginx' is not an application of the collection (known: web)"),
+     "application web: 'nginx' is not an application of the collection (known: media, web)"),
+    ("media-range-too-small-for-sessions",
+     both(MEDIA, put("applications", "media", "settings", value={"media_max_sessions": 16})),
+     "application media: the RTP ports 6970:6999 hold 15 RTP/RTCP pair(s), fewer than "
+     "media_max_sessions 16"),
+    ("media-rtp-port-not-a-range",
+     both(MEDIA, put("applications", "media", "ports", value={"rtp": "7000"})),
+     "application media: port rtp '7000' must be 'FIRST:LAST' in 1..65535"),
+    ("media-service-without-the-udp-range",
+     both(MEDIA, put(*FWM, "fwmark_match", value=[{"protocol": "tcp", "port": 554}])),
+     "service media-rtsp: carries RTSP (tcp/554) to media servers but not their RTP/RTCP "
+     "ports udp/6970:6999"),
+    ("media-service-udp-range-moved",
+     both(MEDIA, put("applications", "media", "ports", value={"rtp": "7000:7029"})),
+     "service media-rtsp: carries RTSP (tcp/554) to media servers but not their RTP/RTCP "
+     "ports udp/7000:7029"),
+    ("sync-version-0-with-fwmark-and-persistence",
+     put("sysctls", "sync_version", value=0),
+     "service media-rtsp: sync_version 0 does not sync fwmark or persistence connections"),
+    ("rtsp-check-on-fwmark-without-port",
+     put(*FWM, "check", value={"type": "RTSP_CHECK"}),
+     "service media-rtsp: RTSP_CHECK on a fwmark service needs a checker port"),
     ("application-unknown-name-without-role",
      put("applications", "ftp", value={"hosts": ["rs1"]}),
      "application ftp: 'ftp' is not an application of the collection"),
@@ -518,6 +546,11 @@ GOOD = [
     ("sync-disabled", put("sync", "enabled", value=False)),
     ("sync-threshold-as-string", put("sysctls", "sync_threshold", value="3 50")),
     ("no-services", both(put("services", value=[]), put("vips", value=[]))),
+    ("media-application", MEDIA),
+    ("media-application-with-rtsp-check", both(
+        MEDIA, put(*FWM, "check", value={"type": "RTSP_CHECK", "port": 554}))),
+    ("media-range-exactly-holds-the-sessions", both(
+        MEDIA, put("applications", "media", "settings", value={"media_max_sessions": 15}))),
 ]  # fmt: skip
 
 

@@ -18,15 +18,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.values import port_range
+
+# what one media session takes when nothing else is set: the media server's
+# concurrent sessions (each one RTP/RTCP port pair per stream; the server streams one
+# video track per file)
+MEDIA_MAX_SESSIONS = 8
+MEDIA_STREAMS_PER_SESSION = 1
+
+
+def port_pairs(first: int, last: int) -> int:
+    """RTP/RTCP pairs in a port range: RTP on an even port, RTCP on the next one."""
+    start = first + (first % 2)
+    return max(0, (last - start + 1) // 2)
+
 
 @dataclass(frozen=True)
 class Port:
-    """A port an application listens on, by name, and the role variable that sets it."""
+    """A port (or a range of ports, when ``last`` is set) an application listens on, by
+    name, and the role variable that sets it: the port, or [first, last] for a range,
+    which the model overrides as 'FIRST:LAST'."""
 
     name: str
     protocol: str
     default: int
     variable: str
+    last: int | None = None
+
+    def span(self, override=None) -> tuple[int, int] | None:
+        """(first, last) of the port or range, with the model's override if any."""
+        if override is None:
+            return (self.default, self.last or self.default)
+        span = port_range(override)
+        if span is None or (self.last is None and span[0] != span[1]):
+            return None
+        return span
+
+    def value(self, override=None):
+        """What the role variable gets."""
+        first, last = self.span(override)
+        return [first, last] if self.last is not None else first
 
 
 @dataclass(frozen=True)
@@ -57,5 +88,15 @@ KNOWN: dict[str, ApplicationSpec] = {
             "web_ca_not_after",
             "web_tls_not_after",
         ),
+    ),
+    "media": ApplicationSpec(
+        role="lvs.cluster.media",
+        ports=(
+            Port("rtsp", "tcp", 554, "media_rtsp_port"),
+            # RTP and RTCP of every session, sent from and received on the VIP
+            Port("rtp", "udp", 6970, "media_rtp_ports", last=6999),
+        ),
+        shares=(("media", "media_root"),),
+        settings=("media_max_sessions",),
     ),
 }

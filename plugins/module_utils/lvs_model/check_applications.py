@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.applications import KNOWN
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.applications import (
+    KNOWN,
+    MEDIA_MAX_SESSIONS,
+    MEDIA_STREAMS_PER_SESSION,
+    port_pairs,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.inventory import Inventory
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.schema import (
     NAME_RE,
@@ -17,6 +22,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.schema impor
     keys,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.values import (
+    is_int,
     port_ok,
     port_range,
     port_text,
@@ -40,10 +46,10 @@ def listens_of(name: str, entry: Mapping) -> list[tuple[str, int, int, str]]:
         return []
     overrides = entry.get("ports") if isinstance(entry.get("ports"), Mapping) else {}
     return [
-        (port.protocol, number, number, name)
+        (port.protocol, *span, name)
         for port in spec.ports
-        for number in [overrides.get(port.name, port.default)]
-        if port_ok(number)
+        for span in [port.span(overrides.get(port.name))]
+        if span is not None
     ]
 
 
@@ -71,6 +77,8 @@ def check_applications(ctx: Inventory, share_clients: Mapping) -> dict[str, list
             ctx.err(f"{what}: managed {managed!r} must be true or false")
         elif managed:
             _check_managed(ctx, what, name, entry, hosts, share_clients)
+            if (entry.get("role") or name) == "media":
+                _check_media(ctx, what, entry, hosts)
         else:
             _check_unmanaged(ctx, what, entry)
         for host in hosts:
@@ -97,11 +105,13 @@ def _check_managed(ctx, what, name, entry, hosts, share_clients) -> None:
     if not isinstance(ports, Mapping):
         ctx.err(f"{what}: ports must map port names ({', '.join(sorted(names))}) to ports")
     else:
+        by_name = {port.name: port for port in spec.ports}
         for port_name, number in ports.items():
             if port_name not in names:
                 ctx.err(f"{what}: unknown port {port_name!r} (known: {', '.join(sorted(names))})")
-            elif not port_ok(number):
-                ctx.err(f"{what}: port {port_name} {number!r} must be 1..65535")
+            elif by_name[port_name].span(number) is None:
+                wanted = "'FIRST:LAST' in 1..65535" if by_name[port_name].last else "1..65535"
+                ctx.err(f"{what}: port {port_name} {number!r} must be {wanted}")
     settings = entry.get("settings") or {}
     if not isinstance(settings, Mapping):
         ctx.err(f"{what}: settings must map role variables to values")
@@ -127,6 +137,48 @@ def _check_managed(ctx, what, name, entry, hosts, share_clients) -> None:
             for host in hosts:
                 if host not in share_clients[share]:
                     ctx.err(f"{what}: host {host} does not mount share {share} ({purpose})")
+
+
+def _check_media(ctx, what, entry, hosts) -> None:
+    """The RTP range holds the sessions; a client's RTSP and its UDP reach one server."""
+    spec = KNOWN["media"]
+    ports = entry.get("ports") if isinstance(entry.get("ports"), Mapping) else {}
+    rtsp, rtp = (port.span(ports.get(port.name)) for port in spec.ports)
+    settings = entry.get("settings") if isinstance(entry.get("settings"), Mapping) else {}
+    sessions = settings.get("media_max_sessions", MEDIA_MAX_SESSIONS)
+    if not is_int(sessions) or sessions < 1:
+        ctx.err(f"{what}: media_max_sessions {sessions!r} must be 1 or more")
+    elif rtp is not None:
+        pairs = port_pairs(*rtp)
+        if pairs < sessions * MEDIA_STREAMS_PER_SESSION:
+            ctx.err(
+                f"{what}: the RTP ports {port_text(*rtp)} hold {pairs} RTP/RTCP pair(s), "
+                f"fewer than media_max_sessions {sessions} x {MEDIA_STREAMS_PER_SESSION} "
+                "stream(s)"
+            )
+    if rtsp is None or rtp is None:
+        return
+    services = ctx.raw.get("services") if isinstance(ctx.raw.get("services"), list) else []
+    for svc in services:
+        if not isinstance(svc, Mapping) or not isinstance(svc.get("real_servers"), list):
+            continue
+        pool = {rs.get("host") for rs in svc["real_servers"] if isinstance(rs, Mapping)}
+        if not pool & set(hosts):
+            continue
+        carried = [(p, f, la, "") for p, f, la in backend_ports(svc, {})]
+        if not _covered(carried, "tcp", *rtsp):
+            continue  # not the media service (another application's)
+        name = svc.get("name")
+        if not _covered(carried, "udp", *rtp):
+            ctx.err(
+                f"service {name}: carries RTSP (tcp/{rtsp[0]}) to media servers but not "
+                f"their RTP/RTCP ports udp/{port_text(*rtp)}: a client's RTCP reports would "
+                "not reach the server of its session (one fwmark service for both)"
+            )
+        if svc.get("method", SERVICE["method"]) == "nat":
+            ctx.err(
+                f"service {name}: media servers send RTP from the VIP, which needs method dr or tun"
+            )
 
 
 def _check_unmanaged(ctx, what, entry) -> None:

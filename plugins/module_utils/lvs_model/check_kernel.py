@@ -45,6 +45,25 @@ def check_sync(ctx: Inventory) -> None:
     maxlen = sync.get("maxlen")
     if maxlen is not None and (not is_int(maxlen) or not 1 <= maxlen <= 65535):
         ctx.err(f"sync daemon: maxlen {maxlen!r} must be 1..65535")
+    _check_sync_version(ctx)
+
+
+def _check_sync_version(ctx: Inventory) -> None:
+    """Sync protocol version 0 carries neither fwmark connections nor persistence
+    templates: after a takeover such clients would land on any server."""
+    sysctls = ctx.raw.get("sysctls")
+    if not isinstance(sysctls, Mapping) or sysctls.get("sync_version") != 0:
+        return
+    services = ctx.raw.get("services") if isinstance(ctx.raw.get("services"), list) else []
+    for svc in services:
+        if not isinstance(svc, Mapping):
+            continue
+        needs = [k for k in ("fwmark", "persistence") if svc.get(k) is not None]
+        if needs:
+            ctx.err(
+                f"service {svc.get('name')}: sync_version 0 does not sync {' or '.join(needs)} "
+                "connections (version 1, the default, does)"
+            )
 
 
 def check_timeouts(ctx: Inventory) -> None:

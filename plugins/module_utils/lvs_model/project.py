@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 
-from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.applications import KNOWN
+from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.applications import (
+    KNOWN,
+    MEDIA_MAX_SESSIONS,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.schema import (
     BACKUP_PRIORITY,
     DIRECTORS_GROUP,
@@ -323,7 +326,7 @@ def application_vars(model: Model, host: str, controller: dict | None = None) ->
             continue
         spec = KNOWN[app.role]
         ports = dict(app.ports)
-        variables = {p.variable: ports.get(p.name, p.default) for p in spec.ports}
+        variables = {p.variable: p.value(ports.get(p.name)) for p in spec.ports}
         mounts = {s.name: s.mount for s in model.storage.shares} if model.storage else {}
         purposes = dict(spec.shares)
         for purpose, share in app.shares:
@@ -356,7 +359,21 @@ def _web_vars(model: Model, app: Application, host: str, controller: dict) -> di
     return out
 
 
-_EXTRA = {"web": _web_vars}
+def _media_vars(model: Model, app: Application, host: str, controller: dict) -> dict:
+    # RTP leaves from the address the clients sent RTSP to: the VIP of the (DR or TUN)
+    # service that has this server in its pool, the fwmark one first
+    services = sorted(
+        (s for s in pools_of(model, host) if s.method != "nat"), key=lambda s: s.fwmark is None
+    )
+    address = model.vip[services[0].vip].address if services else model.host_nics[host][0].ip
+    return {
+        "media_rtp_address": str(address),
+        "media_root_shared": any(purpose == "media" for purpose, _ in app.shares),
+        "media_max_sessions": MEDIA_MAX_SESSIONS,
+    }
+
+
+_EXTRA = {"web": _web_vars, "media": _media_vars}
 
 
 # -- what a host must be able to do -----------------------------------------------------

@@ -22,7 +22,8 @@ __all__ = ["SCHEDULERS"]
 
 PROTOCOLS = ("tcp", "udp", "sctp")
 METHODS = ("dr", "tun", "nat")
-CHECK_TYPES = ("HTTP_GET", "SSL_GET", "TCP_CHECK", "MISC_CHECK")
+# RTSP_CHECK: an RTSP OPTIONS request, run by keepalived as a MISC_CHECK (it has none)
+CHECK_TYPES = ("HTTP_GET", "SSL_GET", "TCP_CHECK", "MISC_CHECK", "RTSP_CHECK")
 MODES = ("keepalived", "static")
 VRRP_VERSIONS = (2, 3)
 AUTH_TYPES = ("PASS", "AH")
