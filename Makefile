@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
-                 openssh-client curl gcc libc6-dev
+                 openssh-client curl gcc libc6-dev ffmpeg
 # Debian's keepalived, unpacked (never installed: the package would start the service), for
 # the unit tests' `keepalived --config-test` of the rendered configuration
 KEEPALIVED_DIR := /var/cache/lvslab/keepalived
