@@ -15,6 +15,7 @@ that enters it; once made, they work from any thread.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -186,10 +187,8 @@ class RtspSession:
     def close(self) -> None:
         self._stop.set()
         if self.session:
-            try:
+            with contextlib.suppress(OSError):  # the server may be gone: nothing to end
                 self.request("TEARDOWN")
-            except OSError:
-                pass
         for thread in self._threads:
             thread.join(timeout=2)
         for sock in (self.control, self.rtp, self.rtcp):
