@@ -107,6 +107,7 @@ bench: image
 	python bench/ipvs_apply.py
 	python bench/failover.py
 	python bench/plan_scale.py
+	python bench/media.py
 
 build: deps
 	ansible-galaxy collection build --force --output-path build

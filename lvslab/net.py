@@ -27,6 +27,7 @@ CLIENT_ADDRESSES = [f"203.0.113.{i}" for i in range(10, 31)]  # .10 is the prima
 # addresses of the one-address client namespaces
 SINGLE_CLIENTS = ipaddress.ip_network("203.0.113.128/25")
 CLIENT_BRIDGE = "br-client"
+CLIENT_ROUTER_MAC = "02:00:cb:00:71:01"  # locally administered
 
 
 def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -104,7 +105,10 @@ def create(ns: str, client_ns: str, topo: Topology) -> None:
                 f"link set {tap} up",
             ]
     lines += [
-        f"link add {CLIENT_BRIDGE} type bridge stp_state 0 forward_delay 0",
+        # a MAC of its own: a bridge otherwise takes its ports' lowest one, and would
+        # change it (the router's, in the clients' ARP caches) as clients are added
+        f"link add {CLIENT_BRIDGE} address {CLIENT_ROUTER_MAC} type bridge stp_state 0 "
+        "forward_delay 0",
         f"addr add {CLIENT_ROUTER}/{CLIENT_NETWORK.prefixlen} dev {CLIENT_BRIDGE}",
         f"link set {CLIENT_BRIDGE} up",
         f"link add rt-client type veth peer name cl0 netns {client_ns}",

@@ -20,8 +20,10 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 RTCP_RR = 201
@@ -207,3 +209,23 @@ def session_setup_time(url: str, netns: str | None = None) -> float:
     with RtspSession(url, netns=netns) as session:
         session.play()
         return time.monotonic() - began
+
+
+CLIP_FPS = 25
+
+
+def make_clip(path: Path, seconds: int) -> None:
+    """A test clip made with ffmpeg: H.264 in MP4, 25 frames/s, about 800 kbit/s (noise
+    keeps the rate up, so that players send RTCP receiver reports often: ffmpeg sends
+    one per ~56 kB received)."""
+    subprocess.run(
+        [
+            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size=480x270:rate={CLIP_FPS},noise=alls=25:allf=t",
+            "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
+            "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", str(CLIP_FPS),
+            "-b:v", "800k", "-maxrate", "800k", "-bufsize", "400k",
+            "-movflags", "+faststart", str(path),
+        ],
+        check=True,
+    )  # fmt: skip

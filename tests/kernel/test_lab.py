@@ -8,6 +8,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
+from lvslab import LabError
+
 
 def test_guest_has_the_inventory_addresses(lab):
     addrs = lab.ssh("ip -o -4 addr show").stdout
@@ -20,6 +24,29 @@ def test_client_reaches_front_through_the_router_not_back(lab):
     back = subprocess.run(["ip", "netns", "exec", ns, "nc", "-z", "-w", "3", "198.51.100.11", "22"])
     assert front.returncode == 0
     assert back.returncode != 0
+
+
+def test_clients_of_their_own_keep_reaching_the_front_as_more_are_added(lab):
+    # each client namespace holds one address; adding one must not disturb the others
+    # (the client bridge keeps one MAC, the router's in every client's ARP cache)
+    def reach(address):
+        return lab.client("nc", "-z", "-w", "3", "192.0.2.11", "22", address=address)
+
+    addresses = [f"203.0.113.{n}" for n in (240, 241, 242)]
+    for address in addresses:
+        assert reach(address).returncode == 0, address
+    for address in addresses:
+        assert reach(address).returncode == 0, address
+    seen = lab.client(
+        "python3", "-c",
+        "import socket; s = socket.create_connection(('192.0.2.11', 22)); "
+        "print(s.getsockname()[0])",
+        address=addresses[0],
+    ).stdout.strip()  # fmt: skip
+    assert seen == addresses[0]
+    # the shared client namespace's addresses are not for clients of their own
+    with pytest.raises(LabError, match=r"203\.0\.113\.128/25"):
+        lab.client("true", address="203.0.113.20")
 
 
 def test_module_utils_import_in_the_guest(lab):

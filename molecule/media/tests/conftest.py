@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lvslab import lab as lablib
+from lvslab.rtsp import CLIP_FPS, make_clip  # noqa: F401 (the tests import CLIP_FPS here)
 from lvslab.testing import Lab, wait_for
 
 VIP = "192.0.2.110"
@@ -22,7 +23,7 @@ SERVERS = ["media1", "media2"]
 SERVER_OF = {"192.0.2.31": "media1", "192.0.2.32": "media2"}
 EXPORT = "/srv/nfs/media"  # store1's export of the media share
 CLIP = "clip.mp4"
-CLIP_SECONDS, CLIP_FPS = 30, 25
+CLIP_SECONDS = 30
 
 
 def client_address(n: int) -> str:
@@ -33,22 +34,6 @@ def client_address(n: int) -> str:
 @pytest.fixture(scope="session")
 def lab() -> Lab:
     return Lab(os.environ.get("LVS_LAB", "mol-media"))
-
-
-def make_clip(path: Path, seconds: int = CLIP_SECONDS) -> None:
-    """H.264 in MP4 at 25 frames/s and about 800 kbit/s (noise keeps the rate up, so
-    that players send RTCP receiver reports often: ffmpeg sends one per ~56 kB)."""
-    subprocess.run(
-        [
-            "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size=480x270:rate={CLIP_FPS},noise=alls=25:allf=t",
-            "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast",
-            "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", str(CLIP_FPS),
-            "-b:v", "800k", "-maxrate", "800k", "-bufsize", "400k",
-            "-movflags", "+faststart", str(path),
-        ],
-        check=True,
-    )  # fmt: skip
 
 
 def put_on_share(lab: Lab, name: str, seconds: int = CLIP_SECONDS) -> None:
