@@ -9,8 +9,11 @@ PYTHON ?= $(shell for p in $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.
             && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
+# gcc: the lab's XSAVE wrapper (lvslab/uml_xstate.c); ffmpeg: media clients and clips;
+# python3-gi and GStreamer: lvs-media-server's tests on the build host
 HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
-                 openssh-client curl gcc libc6-dev ffmpeg
+                 openssh-client curl gcc libc6-dev ffmpeg python3-gi python3-gst-1.0 \
+                 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 # Debian's keepalived, unpacked (never installed: the package would start the service), for
 # the unit tests' `keepalived --config-test` of the rendered configuration
 KEEPALIVED_DIR := /var/cache/lvslab/keepalived
