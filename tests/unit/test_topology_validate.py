@@ -545,6 +545,8 @@ GOOD = [
     ("same-router-id-on-other-segment", put("vrrp", "instances", 1, "virtual_router_id", value=51)),
     ("sync-disabled", put("sync", "enabled", value=False)),
     ("sync-threshold-as-string", put("sysctls", "sync_threshold", value="3 50")),
+    ("sync-threshold-time-driven", both(put("sysctls", "sync_threshold", value=[3, 0]),
+                                        put("sysctls", "sync_refresh_period", value=5))),
     ("no-services", both(put("services", value=[]), put("vips", value=[]))),
     ("media-application", MEDIA),
     ("media-application-with-rtsp-check", both(

@@ -94,7 +94,7 @@ def check_sysctls(ctx: Inventory) -> None:
             if sync_threshold(value) is None:
                 ctx.err(
                     f"sysctl net.ipv4.vs.sync_threshold: {value!r} must be two integers "
-                    "[threshold, period] with 0 <= threshold < period"
+                    "[threshold, period] with 0 <= threshold < period, or period 0"
                 )
         else:
             low, high = SYSCTLS[key]

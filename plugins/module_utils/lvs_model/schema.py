@@ -67,7 +67,8 @@ SYSCTLS = {
     "sync_refresh_period": (0, 2**31 - 1),
     "sync_retries": (0, 3),
     "sync_persist_mode": (0, 1),
-    "sync_threshold": None,  # two integers: threshold and period, 0 <= threshold < period
+    # two integers: threshold and period, 0 <= threshold < period, or period 0
+    "sync_threshold": None,
 }
 
 # the model's top-level variables (lvs_<name>) and the class each one parses into

@@ -47,7 +47,12 @@ def netmask_prefix(value, v6: bool) -> int | None:
 
 
 def sync_threshold(value) -> tuple[int, int] | None:
-    """net.ipv4.vs.sync_threshold as (threshold, period); None when invalid."""
+    """net.ipv4.vs.sync_threshold as (threshold, period); None when invalid.
+
+    Period 0 is the kernel's time-driven mode: with sync_refresh_period set, a
+    connection is synced on its first packets and again after every refresh period of
+    traffic, whatever its packet count (with a period, only when the count modulo the
+    period equals the threshold)."""
     parts = value.split() if isinstance(value, str) else value
     if not isinstance(parts, (list, tuple)) or len(parts) != 2:
         return None
@@ -55,4 +60,4 @@ def sync_threshold(value) -> tuple[int, int] | None:
         first, second = (int(p) for p in parts)
     except (TypeError, ValueError):
         return None
-    return (first, second) if 0 <= first < second else None
+    return (first, second) if 0 <= first and (first < second or second == 0) else None
