@@ -60,4 +60,4 @@ def sync_threshold(value) -> tuple[int, int] | None:
         first, second = (int(p) for p in parts)
     except (TypeError, ValueError):
         return None
-    return (first, second) if 0 <= first and (first < second or second == 0) else None
+    return (first, second) if first >= 0 and (first < second or second == 0) else None
