@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import shlex
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-from lvslab.testing import LVSLAB, REPO, Lab, up
+from lvslab.testing import LVSLAB, REPO, Lab, ansible_env, up
 
 DR, TUN = "192.0.2.100", "192.0.2.101"
 MASTER, BACKUP = "dir1", "dir2"
@@ -147,10 +146,7 @@ class Bench:
         for inv in self.lab.inventory:
             cmd += ["-i", inv]
         cmd += ["site.yml", *extra]
-        env = dict(os.environ)
-        env.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
-        env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "collections"))
-        env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+        env = ansible_env()
         log(f"converge ({label}): {shlex.join(cmd)}  > {logfile}")
         began = time.monotonic()
         with logfile.open("w") as out:

@@ -22,7 +22,6 @@ of min/median/max; nothing is asserted. The lab goes down at the end unless --ke
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,7 @@ from pathlib import Path
 
 from lvslab import lab as lablib
 from lvslab.rtsp import RtspSession, make_clip, session_setup_time
-from lvslab.testing import LVSLAB, REPO, Lab, up, wait_for
+from lvslab.testing import LVSLAB, REPO, Lab, ansible_env, holds, up, wait_for
 
 VIP = "192.0.2.110"
 SERVER = "192.0.2.31"  # media1's own address
@@ -49,24 +48,15 @@ def converge(lab: Lab, logfile: Path) -> float:
     cmd = [str(Path(sys.executable).with_name("ansible-playbook"))]
     for inv in lab.inventory:
         cmd += ["-i", inv]
-    env = dict(os.environ)
-    env.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "collections"))
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     began = time.monotonic()
     with logfile.open("w") as out:
         proc = subprocess.run(
-            [*cmd, "site.yml"], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [*cmd, "site.yml"], cwd=REPO, env=ansible_env(), stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )  # fmt: skip
     if proc.returncode:
         raise SystemExit(f"converge failed, see {logfile}")
     return time.monotonic() - began
-
-
-def holds(lab: Lab, guest: str) -> bool:
-    out = lab.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20)
-    return out.returncode == 0 and f" {VIP}/" in out.stdout
 
 
 class Stall:
@@ -114,20 +104,20 @@ def stall_run(lab: Lab, ns: str, url: str, sync: bool) -> dict:
         time.sleep(3)  # the connection synced to dir2
         with Stall(session) as stall:
             lab.lvslab("crash", "dir1")
-            wait_for("dir2 to take the VIP", lambda: holds(lab, "dir2"), 30, 0.1)
+            wait_for("dir2 to take the VIP", lambda: holds(lab, "dir2", VIP), 30, 0.1)
             time.sleep(4)
         out["takeover"] = stall.longest()
         if sync and not stall.error:
             with Stall(session) as stall:
                 lab.lvslab("start", "dir1")
-                wait_for("dir1 to take the VIP back", lambda: holds(lab, "dir1"), 120, 0.2)
+                wait_for("dir1 to take the VIP back", lambda: holds(lab, "dir1", VIP), 120, 0.2)
                 time.sleep(4)
             out["failback"] = stall.longest()
     finally:
         session.close()
     if not sync or "failback" not in out:
         lab.lvslab("start", "dir1")
-        wait_for("dir1 to take the VIP back", lambda: holds(lab, "dir1"), 120, 0.5)
+        wait_for("dir1 to take the VIP back", lambda: holds(lab, "dir1", VIP), 120, 0.5)
     return out
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 import re
 import subprocess
 import sys
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import yaml
 
-from lvslab.testing import LVSLAB, REPO, import_collection, up
+from lvslab.testing import LVSLAB, REPO, ansible_env, import_collection, up
 
 import_collection()
 
@@ -101,11 +100,7 @@ def playbook(lab_inventory: list[str], extra_vars: Path, *args: str) -> tuple[fl
     for inv in lab_inventory:
         cmd += ["-i", inv]
     cmd += ["site.yml", "-e", f"@{extra_vars}", *args]
-    env = dict(os.environ)
-    env.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
-    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "collections"))
-    env.setdefault("ANSIBLE_CALLBACKS_ENABLED", "lvs.cluster.task_timer")
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env = ansible_env(ANSIBLE_CALLBACKS_ENABLED="lvs.cluster.task_timer")
     began = time.monotonic()
     proc = subprocess.run(
         cmd, cwd=REPO, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL

@@ -53,6 +53,25 @@ def module_utils_tar(*extra: Path) -> bytes:
     return buf.getvalue()
 
 
+def ansible_env(**extra: str) -> dict[str, str]:
+    """The environment for ansible-playbook run from a test or benchmark: the checkout's
+    configuration and collection (unless the caller's environment names others) and
+    this interpreter's virtualenv first on PATH."""
+    env = dict(os.environ)
+    env.setdefault("ANSIBLE_CONFIG", str(REPO / "ansible.cfg"))
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / "collections"))
+    for key, value in extra.items():
+        env.setdefault(key, value)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    return env
+
+
+def holds(lab: Lab, guest: str, address: str) -> bool:
+    """Does the guest hold the address (a VIP) on one of its interfaces?"""
+    out = lab.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20)
+    return out.returncode == 0 and f" {address}/" in out.stdout
+
+
 class Lab:
     def __init__(self, name: str):
         self.name = name

@@ -15,7 +15,7 @@ import pytest
 
 from lvslab import lab as lablib
 from lvslab.rtsp import CLIP_FPS, make_clip  # noqa: F401 (the tests import CLIP_FPS here)
-from lvslab.testing import Lab, wait_for
+from lvslab.testing import Lab, holds, wait_for  # noqa: F401 (the tests import them from here)
 
 VIP = "192.0.2.110"
 SERVERS = ["media1", "media2"]
@@ -129,8 +129,3 @@ def connections(lab: Lab, guest: str = "dir1") -> list[dict]:
                 }
             )
     return out
-
-
-def holds(lab: Lab, guest: str, address: str) -> bool:
-    out = lab.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20)
-    return out.returncode == 0 and f" {address}/" in out.stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lvslab.testing import Lab, wait_for  # noqa: F401 (the tests import it from here)
+from lvslab.testing import Lab, holds, wait_for  # noqa: F401 (the tests import it from here)
 
 DR, TUN, NAT = "192.0.2.100", "192.0.2.101", "192.0.2.102"
 REAL_SERVERS = ["rs1", "rs2", "rs3"]
@@ -17,11 +17,6 @@ CA = Path(os.environ.get("HOME", "/root")) / ".local/share/lvs-cluster/pki/web/c
 @pytest.fixture(scope="session")
 def lab() -> Lab:
     return Lab(os.environ.get("LVS_LAB", "mol-web"))
-
-
-def holds(lab: Lab, guest: str, address: str) -> bool:
-    out = lab.ssh("ip -o -4 addr show", guest=guest, check=False, timeout=20)
-    return out.returncode == 0 and f" {address}/" in out.stdout
 
 
 def weights(lab: Lab, vip: str, guest: str = "dir1") -> dict[str, int]:
