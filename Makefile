@@ -11,9 +11,11 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 # gcc: the lab's XSAVE wrapper (lvslab/uml_xstate.c); ffmpeg: media clients and clips;
 # python3-gi and GStreamer: lvs-media-server's tests on the build host
+# nftables, iptables: the fwmark module's nftables backend tested on the build host kernel
 HOST_PACKAGES := user-mode-linux uml-utilities mmdebstrap e2fsprogs iproute2 netcat-openbsd \
                  openssh-client curl gcc libc6-dev ffmpeg python3-gi python3-gst-1.0 \
-                 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+                 gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+                 nftables iptables
 # Debian's keepalived, unpacked (never installed: the package would start the service), for
 # the unit tests' `keepalived --config-test` of the rendered configuration
 KEEPALIVED_DIR := /var/cache/lvslab/keepalived
@@ -93,7 +95,9 @@ unit: deps keepalived
 	pytest -q tests/unit
 
 kernel: image
-	pytest -q tests/kernel
+	# two workers, one file each at a time: a file shares its lab (the smoke lab of its
+	# worker, or a lab of its own); the lab-owning files overlap with the rest
+	pytest -q -n 2 --dist loadfile tests/kernel
 
 molecule: image
 	MOLECULE_GLOB="molecule/*/molecule.yml" molecule test --all

@@ -81,7 +81,8 @@ def test_crash_is_a_power_cut_and_start_recovers(lab):
 
 
 def test_bad_input_is_refused_and_changes_nothing(lab):
-    before = _lab_traces()
+    touched = ("bad", "nosuchlab", lab.name)
+    before = _lab_traces(touched)
     for args, message in (
         (["up", "no-such-profile", "--name", "bad"], "unknown topology profile"),
         (["ssh", "--name", lab.name, "nosuchguest", "--", "true"], "no guest 'nosuchguest'"),
@@ -90,7 +91,7 @@ def test_bad_input_is_refused_and_changes_nothing(lab):
         proc = subprocess.run(["lvslab", *args], capture_output=True, text=True)
         assert proc.returncode == 2, args
         assert message in proc.stderr, proc.stderr
-    assert _lab_traces() == before
+    assert _lab_traces(touched) == before
 
 
 def test_killed_up_is_cleared_by_the_next_up_and_down_leaves_nothing(lab):
@@ -181,6 +182,8 @@ def _namespaces() -> set[str]:
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
-def _lab_traces() -> tuple:
-    labs = sorted(os.listdir("/var/lib/lvslab/labs"))
-    return (_namespaces(), labs)
+def _lab_traces(names: tuple[str, ...]) -> tuple:
+    """Namespaces and state directories of the named labs only: other labs (another
+    pytest-xdist worker's) may come and go meanwhile."""
+    labs = sorted(set(os.listdir("/var/lib/lvslab/labs")) & set(names))
+    return (sorted(_namespaces() & {f"lvslab-{name}" for name in names}), labs)
