@@ -127,8 +127,69 @@ def _known_keys(item: dict, spec: dict, what) -> None:
         raise InvalidInput(f"{_text(what)}: unknown option(s) {', '.join(sorted(unknown))}")
 
 
+# the strings Ansible's argument spec takes for a bool (module_utils.parsing.convert_bool)
+_TRUE = frozenset(("y", "yes", "on", "1", "true", "t"))
+_FALSE = frozenset(("n", "no", "off", "0", "false", "f"))
+
+
+def _convert(value, kind: str):
+    """A value as Ansible's argument spec converts it to its type, or ValueError."""
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+    elif kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            return int(value)
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+    elif kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int, float)) else None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    elif isinstance(value, list):
+        return value
+    raise ValueError(kind)
+
+
+def typed(item, spec: dict, what):
+    """One entry checked against its option spec: no unknown option, every value of the
+    option's type (converted as Ansible does: "80" -> 80, "yes" -> True), None as unset.
+
+    This is the argument spec's check of a list of dicts with `options`, done here once
+    for all entries: Ansible's validator costs ~0.1 ms per nested entry, seconds for a
+    table of 10,000 destinations. Choices and ranges are checked by the parse_* functions.
+    """
+    if not isinstance(item, dict):
+        raise InvalidInput(f"{_text(what)} must be a dict")
+    _known_keys(item, spec, what)
+    out = item
+    for name, value in item.items():
+        if value is None:
+            continue
+        kind = spec[name]["type"]
+        try:
+            converted = _convert(value, kind)
+        except ValueError:
+            raise InvalidInput(
+                f"{_text(what)}: {name} must be of type {kind}, got {value!r}"
+            ) from None
+        if converted is not value:
+            if out is item:
+                out = dict(item)
+            out[name] = converted
+    return out
+
+
 def parse_destination(item: dict, svc: Service, where) -> Destination:
-    _known_keys(item, DESTINATION_SPEC, where)
+    item = typed(item, DESTINATION_SPEC, where)
     family, address = _ip(item.get("address"), lambda: f"{_text(where)}: address")
     forwarding = item.get("forwarding") or "dr"
 
@@ -189,7 +250,7 @@ def parse_destination(item: dict, svc: Service, where) -> Destination:
 def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
     """One declared service -> (Service with its destinations, state)."""
     what = f"services[{index}]"
-    _known_keys(item, SERVICE_SPEC, what)
+    item = typed(item, SERVICE_SPEC, what)
     state = item.get("state") or "present"
     if state not in ("present", "absent"):
         raise InvalidInput(f"{what}: state must be present or absent, got '{state}'")
@@ -251,12 +312,8 @@ def parse_service(item: dict, index: int = 0) -> tuple[Service, str]:
                 raise InvalidInput(f"{what}: {option} applies to the sh and mh schedulers only")
             svc.flags |= bit
     dests = item.get("destinations") or []
-    if not isinstance(dests, list):
-        raise InvalidInput(f"{what}: destinations must be a list")
     seen = {}
     for i, dest_item in enumerate(dests):
-        if not isinstance(dest_item, dict):
-            raise InvalidInput(f"{what}: destinations[{i}] must be a dict")
         dest = parse_destination(dest_item, svc, lambda i=i: f"{what}: destinations[{i}]")
         if dest.key in seen:
             raise InvalidInput(
@@ -272,8 +329,6 @@ def parse_services(items: list) -> list[tuple[Service, str]]:
     out = []
     seen = {}
     for index, item in enumerate(items or []):
-        if not isinstance(item, dict):
-            raise InvalidInput(f"services[{index}] must be a dict")
         svc, state = parse_service(item, index)
         if svc.key in seen:
             raise InvalidInput(

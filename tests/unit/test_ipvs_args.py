@@ -158,6 +158,16 @@ BAD_SERVICES = [
     ),
     ("destination not a dict", [{**WEB, "destinations": ["192.0.2.21"]}], "must be a dict"),
     ("misspelt option", [{**WEB, "sheduler": "rr"}], "unknown option(s) sheduler"),
+    ("port not a number", [{**WEB, "port": "http"}], "port must be of type int, got 'http'"),
+    ("bool as a port", [{**WEB, "port": True}], "port must be of type int, got True"),
+    ("bool not a bool", [{**WEB, "one_packet": "maybe"}], "one_packet must be of type bool"),
+    ("destinations not a list", [{**WEB, "destinations": "rs1"}], "must be of type list"),
+    ("service not a dict", ["192.0.2.10:80"], "services[0] must be a dict"),
+    (
+        "weight a fraction",
+        [{**WEB, "destinations": [{"address": "192.0.2.21", "weight": 1.5}]}],
+        "destinations[0]: weight must be of type int, got 1.5",
+    ),
     (
         "misspelt destination option",
         [{**WEB, "destinations": [{"address": "192.0.2.21", "wieght": 3}]}],
@@ -193,6 +203,25 @@ def test_messages_name_the_culprit():
     assert str(info.value).startswith(
         "services[1] (tcp 192.0.2.10:443): destinations[1] (192.0.2.22): weight"
     )
+
+
+def test_values_are_converted_as_ansibles_argument_spec_does():
+    # what a template or an INI inventory hands over as text
+    ((svc, _),) = parse_services(
+        [
+            {
+                "address": "192.0.2.10",
+                "port": "80",
+                "scheduler": "sh",
+                "hash_port": "yes",
+                "persistence_timeout": 300.0,
+                "destinations": [{"address": "192.0.2.21", "weight": "3", "port": None}],
+            }
+        ]
+    )
+    assert (svc.port, svc.timeout, svc.destinations[0].weight) == (80, 300, 3)
+    assert svc.flags & SVC_F_PERSISTENT
+    assert svc.destinations[0].port == 80
 
 
 def test_defaults_and_normalisation():
