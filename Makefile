@@ -94,9 +94,9 @@ lint: deps
 unit: deps keepalived
 	pytest -q tests/unit
 
+# two workers, one file each at a time: a file shares its lab (the smoke lab of its
+# worker, or a lab of its own); the lab-owning files overlap with the rest
 kernel: image
-	# two workers, one file each at a time: a file shares its lab (the smoke lab of its
-	# worker, or a lab of its own); the lab-owning files overlap with the rest
 	pytest -q -n 2 --dist loadfile tests/kernel
 
 molecule: image

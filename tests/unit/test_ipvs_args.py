@@ -12,6 +12,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
     AF_INET6,
     SVC_F_ONEPACKET,
     SVC_F_PERSISTENT,
+    SVC_F_SCHED1,
+    SVC_F_SCHED2,
     SyncDaemon,
 )
 
@@ -214,6 +216,7 @@ def test_values_are_converted_as_ansibles_argument_spec_does():
                 "port": "80",
                 "scheduler": "sh",
                 "hash_port": "yes",
+                "hash_fallback": 1.0,
                 "persistence_timeout": 300.0,
                 "destinations": [{"address": "192.0.2.21", "weight": "3", "port": None}],
             }
@@ -221,6 +224,7 @@ def test_values_are_converted_as_ansibles_argument_spec_does():
     )
     assert (svc.port, svc.timeout, svc.destinations[0].weight) == (80, 300, 3)
     assert svc.flags & SVC_F_PERSISTENT
+    assert svc.flags & SVC_F_SCHED1 and svc.flags & SVC_F_SCHED2
     assert svc.destinations[0].port == 80
 
 
