@@ -51,7 +51,10 @@ class Netns:
             "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         }
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+        # Under pytest-xdist stdin is a non-blocking pipe, which ansible refuses.
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=REPO, stdin=subprocess.DEVNULL
+        )
         try:
             report = json.JSONDecoder().raw_decode(proc.stdout)[0]
             return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
