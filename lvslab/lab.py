@@ -12,16 +12,18 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 from . import LabError, image, net, topology, xstate
-from .paths import LABS_DIR, client_netns_name, lab_dir, netns_name
+from .paths import LABS_DIR, client_netns_name, lab_dir, netns_name, origin_netns_name
 from .topology import Guest, Topology
 
 SSH_TIMEOUT = 240  # seconds for a guest to answer ssh (2 cores, many guests)
@@ -51,10 +53,11 @@ def _save(name: str, state: dict) -> None:
 
 def labs() -> list[str]:
     names = {p.name for p in LABS_DIR.iterdir()} if LABS_DIR.is_dir() else set()
+    # a lab's own namespace; not its client, single-client or origin namespaces
     names |= {
         ns[len("lvslab-") :]
         for ns in net.namespaces()
-        if ns.startswith("lvslab-") and not ns.endswith("-client")
+        if ns.startswith("lvslab-") and not re.search(r"-client(-[0-9]+)?$|-origin$", ns)
     }
     return sorted(names)
 
@@ -145,6 +148,8 @@ def up_topology(topo: Topology, name: str) -> float | None:
         "client_netns": client_netns_name(name),
         "client_addresses": net.CLIENT_ADDRESSES,
         "topology": topo.to_dict(),
+        "origin_netns": origin_netns_name(name) if topo.origin else None,
+        "origin_log": str(run_dir / "origin.log") if topo.origin else None,
         "guests": {
             g.name: {"pgid": None, "state": "booting", "management": g.management}
             for g in topo.guests
@@ -152,7 +157,9 @@ def up_topology(topo: Topology, name: str) -> float | None:
     }
     _save(name, state)
     try:
-        net.create(state["netns"], state["client_netns"], topo)
+        net.create(state["netns"], state["client_netns"], topo, state["origin_netns"])
+        if topo.origin:
+            _start_origin(state)
         _write_connection(state, img)
         for guest in topo.guests:
             for n, size in enumerate(guest.disks, start=1):
@@ -184,6 +191,7 @@ def down(name: str, quiet: bool = False) -> None:
     with contextlib.suppress(LabError, json.JSONDecodeError, KeyError):
         pgids = {g["pgid"] for g in _load(name)["guests"].values() if g.get("pgid")}
     spaces = [ns, client_ns, *sorted(n for n in present if n.startswith(f"{client_ns}-"))]
+    spaces.append(origin_netns_name(name))
     # every process in the lab's namespaces belongs to the lab (guests, nc proxies)
     victims = set(pgids)
     for space in spaces:
@@ -203,6 +211,36 @@ def down(name: str, quiet: bool = False) -> None:
     shutil.rmtree(lab_dir(name), ignore_errors=True)
     if not quiet:
         print(f"lab {name!r} is down")
+
+
+def _start_origin(state: dict) -> None:
+    """The origin's HTTP server (lvslab.origin) in the origin namespace; it goes with the
+    namespace's other processes at `down`."""
+    log = open(Path(state["run_dir"]) / "origin.console", "ab")  # noqa: SIM115 - child owns it
+    cmd = ["ip", "netns", "exec", state["origin_netns"], sys.executable, "-m", "lvslab.origin"]
+    subprocess.Popen(
+        [*cmd, "--log", state["origin_log"]],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+    log.close()
+    address = _topology(state).origin.hosts()[0]
+    deadline = time.monotonic() + 15
+    while not _listening(state["origin_netns"], address, 80):
+        if time.monotonic() > deadline:
+            raise LabError("the origin server did not start (see origin.console)")
+        time.sleep(0.1)
+
+
+def _listening(space: str, address: str, port: int) -> bool:
+    proc = subprocess.run(
+        ["ip", "netns", "exec", space, "nc", "-z", "-w", "1", address, str(port)],
+        capture_output=True,
+    )
+    return proc.returncode == 0
 
 
 def _group_members(pgids: set[int]) -> list[int]:

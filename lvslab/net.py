@@ -7,6 +7,15 @@ NIC, and a client namespace behind the lab router.
 A client that must send everything (TCP and UDP alike) from one address of its own gets
 a namespace of its own on the client bridge (``add_client``), made on first use.
 
+With an origin side (``Topology.origin``, a cache cluster's profile), an origin namespace
+hangs off the lab router too, holding the origin addresses (198.18.0.10, ...), and the
+router sends what the clients address to TCP port 80 of 198.18.0.0/15 through the
+cluster's VIP (a policy rule on the client bridge and a table of its own); everything
+else, the caches' own fetches included, goes the direct way:
+
+    client ns --> lab router --(tcp/80 from the clients)--> VIP (director) --> a cache
+                  lab router <--(the caches' fetches, all else)--> origin ns
+
 The lab namespace routes between the client side and the segments that have a gateway
 (like an upstream router); it holds a management address on the other segments but
 does not forward to them. The root namespace holds no lab address, so two labs with
@@ -28,6 +37,10 @@ CLIENT_ADDRESSES = [f"203.0.113.{i}" for i in range(10, 31)]  # .10 is the prima
 SINGLE_CLIENTS = ipaddress.ip_network("203.0.113.128/25")
 CLIENT_BRIDGE = "br-client"
 CLIENT_ROUTER_MAC = "02:00:cb:00:71:01"  # locally administered
+ORIGIN_LINK = "rt-origin"
+WEB_TABLE = 180  # the lab router's table for the clients' web traffic to the origins
+WEB_RULE_PRIORITY = 90  # before the prohibit rules of the private segments
+ORIGIN_RANGE = "198.18.0.0/15"
 
 
 def run(cmd: list[str], check: bool = True, **kw) -> subprocess.CompletedProcess:
@@ -83,8 +96,8 @@ def _sysctl(ns: str, settings: dict[str, str]) -> None:
     run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", *args])
 
 
-def create(ns: str, client_ns: str, topo: Topology) -> None:
-    for name in (ns, client_ns):
+def create(ns: str, client_ns: str, topo: Topology, origin_ns: str | None = None) -> None:
+    for name in (ns, client_ns, *([origin_ns] if topo.origin else [])):
         run(["ip", "netns", "add", name])
     lines = ["link set lo up"]
     for seg_name, seg in topo.segments.items():
@@ -120,7 +133,11 @@ def create(ns: str, client_ns: str, topo: Topology) -> None:
         for seg in topo.segments.values()
         if not seg.get("gateway")
     ]
+    if topo.origin:
+        lines += _origin_router(topo, origin_ns)
     _batch(ns, lines)
+    if topo.origin:
+        _batch(origin_ns, _origin_host(topo))
     client = ["link set lo up", "link set cl0 up"]
     client += [f"addr add {a}/{CLIENT_NETWORK.prefixlen} dev cl0" for a in CLIENT_ADDRESSES]
     client += [f"route add default via {CLIENT_ROUTER}"]
@@ -134,6 +151,26 @@ def create(ns: str, client_ns: str, topo: Topology) -> None:
             "net.ipv4.conf.default.rp_filter": "0",
         },
     )
+
+
+def _origin_router(topo: Topology, origin_ns: str) -> list[str]:
+    origin = topo.origin
+    return [
+        f"link add {ORIGIN_LINK} type veth peer name or0 netns {origin_ns}",
+        f"addr add {origin.router}/{origin.prefixlen} dev {ORIGIN_LINK}",
+        f"link set {ORIGIN_LINK} up",
+        f"rule add iif {CLIENT_BRIDGE} to {ORIGIN_RANGE} ipproto tcp dport 80 "
+        f"lookup {WEB_TABLE} priority {WEB_RULE_PRIORITY}",
+        f"route add default via {origin.web_via} table {WEB_TABLE}",
+    ]
+
+
+def _origin_host(topo: Topology) -> list[str]:
+    origin = topo.origin
+    lines = ["link set lo up", "link set or0 up"]
+    lines += [f"addr add {a}/{origin.prefixlen} dev or0" for a in origin.hosts()]
+    lines.append(f"route add default via {origin.router}")
+    return lines
 
 
 def add_client(ns: str, single_ns: str, address: str) -> None:

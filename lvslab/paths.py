@@ -32,3 +32,8 @@ def client_netns_name(name: str, address: str | None = None) -> str:
     if address is None:
         return f"lvslab-{name}-client"
     return f"lvslab-{name}-client-{address.rsplit('.', 1)[-1]}"
+
+
+def origin_netns_name(name: str) -> str:
+    """The namespace of a lab's origin side (lvslab.origin), when its profile has one."""
+    return f"lvslab-{name}-origin"

@@ -5,6 +5,12 @@ segment, address/prefix); ``lvs_segments`` gives each segment's network and gate
 The lab boots one guest per host with those addresses. Two lab-only host variables
 size the guest: ``lvslab_memory`` (default 256M) and ``lvslab_disks`` (extra disks,
 a list of sizes such as ``[2G]``, seen in the guest as /dev/ubdb, /dev/ubdc, ...).
+
+A profile whose clients browse the web through the cluster (a cache cluster) sets the
+lab-only group variable ``lvslab_origin``: the lab then adds an origin host (lvslab.origin)
+holding ``addresses`` addresses of ``network`` (inside the benchmarking range
+198.18.0.0/15), from .10 on, behind the lab router, and routes the clients' TCP port 80
+towards 198.18.0.0/15 through ``web_via`` (the cluster's VIP) instead of directly.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from .paths import repo_root
 
 MAX_NICS = 4
 SIZE_RE = re.compile(r"^[1-9][0-9]*[MG]$")
+# RFC 2544's benchmarking range: never routed beyond the lab's namespaces
+ORIGIN_RANGE = ipaddress.ip_network("198.18.0.0/15")
+ORIGIN_FIRST_HOST = 10
 
 
 @dataclass
@@ -56,10 +65,31 @@ class Guest:
 
 
 @dataclass
+class Origin:
+    network: str  # a.b.c.d/prefix inside ORIGIN_RANGE
+    addresses: int  # how many the origin host holds, from .10 on
+    web_via: str  # the next hop of the clients' web traffic to ORIGIN_RANGE
+
+    @property
+    def router(self) -> str:
+        """The lab router's address on the origin side."""
+        return str(ipaddress.ip_network(self.network).network_address + 1)
+
+    @property
+    def prefixlen(self) -> int:
+        return ipaddress.ip_network(self.network).prefixlen
+
+    def hosts(self) -> list[str]:
+        first = ipaddress.ip_network(self.network).network_address + ORIGIN_FIRST_HOST
+        return [str(first + i) for i in range(self.addresses)]
+
+
+@dataclass
 class Topology:
     profile: str
     segments: dict[str, dict]
     guests: list[Guest]
+    origin: Origin | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,7 +97,8 @@ class Topology:
     @classmethod
     def from_dict(cls, data: dict) -> Topology:
         guests = [Guest(**{**g, "nics": [Nic(**n) for n in g["nics"]]}) for g in data["guests"]]
-        return cls(profile=data["profile"], segments=data["segments"], guests=guests)
+        origin = Origin(**data["origin"]) if data.get("origin") else None
+        return cls(data["profile"], data["segments"], guests, origin)
 
 
 def profiles() -> list[str]:
@@ -105,12 +136,38 @@ def from_inventory(profile: str, inv: dict) -> Topology:
         raise LabError(f"inventory {profile!r} has no hosts")
     segments: dict[str, dict] = {}
     guests = []
+    origin_spec = None
     for index, name in enumerate(_ordered_hosts(inv), start=1):
         hv = hostvars[name]
         segments.update(hv.get("lvs_segments") or {})
         guests.append(_guest(name, index, hv, hv.get("lvs_segments") or {}))
+        origin_spec = origin_spec or hv.get("lvslab_origin")
     _check(guests, segments)
-    return Topology(profile=profile, segments=segments, guests=guests)
+    origin = _origin(origin_spec, segments) if origin_spec else None
+    return Topology(profile=profile, segments=segments, guests=guests, origin=origin)
+
+
+def _origin(spec, segments: dict) -> Origin:
+    if not isinstance(spec, dict) or set(spec) != {"network", "addresses", "web_via"}:
+        raise LabError("lvslab_origin needs exactly network, addresses and web_via")
+    try:
+        network = ipaddress.ip_network(str(spec["network"]))
+        via = ipaddress.ip_address(str(spec["web_via"]))
+        count = int(spec["addresses"])
+    except ValueError as exc:
+        raise LabError(f"lvslab_origin: {exc}") from None
+    if network.version != 4 or not network.subnet_of(ORIGIN_RANGE):
+        raise LabError(f"lvslab_origin: network {network} must lie inside {ORIGIN_RANGE}")
+    if not 1 <= count <= network.num_addresses - ORIGIN_FIRST_HOST - 1:
+        raise LabError(f"lvslab_origin: {count} addresses do not fit in {network} from .10 on")
+    routed = [
+        s["network"]
+        for s in segments.values()
+        if s.get("gateway") and via in ipaddress.ip_network(s["network"])
+    ]
+    if not routed:
+        raise LabError(f"lvslab_origin: web_via {via} is in no segment the lab router serves")
+    return Origin(str(network), count, str(via))
 
 
 def _ordered_hosts(inv: dict) -> list[str]:
