@@ -45,6 +45,8 @@ MARK_MAX = 2**32 - 1
 
 BOOT_DIR = "/etc/lvs"
 BOOT_FILES = {NFTABLES: "fwmark.nft", IPTABLES: "fwmark.sh"}
+# the policy rules and route of the locally delivered marks, at boot (either backend)
+LOCAL_BOOT_FILE = "fwmark-local.sh"
 # the commands the boot unit runs, by backend ({path} is the boot file)
 BOOT_COMMANDS = {NFTABLES: "/usr/sbin/nft -f {path}", IPTABLES: "/bin/sh {path}"}
 # the legacy tools, by address family
@@ -60,12 +62,18 @@ class FwmarkError(Exception):
 
 @dataclass(frozen=True)
 class Mark:
-    """Packets to ``address`` with ``protocol`` and destination ``port`` get ``fwmark``."""
+    """Packets to ``address`` with ``protocol`` and destination ``port`` get ``fwmark``;
+    with ``interface``, only those that arrive on it.
+
+    ``address`` is a host address (a VIP) or a network ("198.18.0.0/15"): traffic the
+    host forwards, which IPVS sees only when the mark is delivered locally
+    (``LocalDelivery``), as a transparent cache cluster's director does."""
 
     fwmark: int
     address: str
     protocol: str
     port: str  # "554" or "6970:6999"
+    interface: str | None = None
 
     @property
     def family(self) -> int:
@@ -76,43 +84,66 @@ class Mark:
         first, _, last = self.port.partition(":")
         return int(first), int(last or first)
 
+    @property
+    def prefixed(self) -> str:
+        """The address with its prefix length, as iptables prints it."""
+        if "/" in self.address:
+            return self.address
+        return f"{self.address}/{128 if self.family == 6 else 32}"
+
     def nft(self) -> str:
         """The rule as ``nft list`` prints it."""
         ip = "ip6" if self.family == 6 else "ip"
         first, last = self.ports
         port = str(first) if first == last else f"{first}-{last}"
+        iif = f'iifname "{self.interface}" ' if self.interface else ""
         return (
-            f"{ip} daddr {self.address} {self.protocol} dport {port} "
+            f"{iif}{ip} daddr {self.address} {self.protocol} dport {port} "
             f"meta mark set 0x{self.fwmark:08x}"
         )
 
     def iptables(self) -> str:
         """The rule as ``iptables-legacy -t mangle -S`` prints it."""
-        prefix = 128 if self.family == 6 else 32
+        iif = f" -i {self.interface}" if self.interface else ""
         return (
-            f"-A {CHAIN} -d {self.address}/{prefix} -p {self.protocol} -m {self.protocol} "
+            f"-A {CHAIN} -d {self.prefixed}{iif} -p {self.protocol} -m {self.protocol} "
             f"--dport {self.port} -j MARK --set-xmark 0x{self.fwmark:x}/0xffffffff"
         )
 
     def describe(self) -> str:
-        return f"{self.protocol} {self.address} port {self.port} mark {self.fwmark}"
+        iif = f" from {self.interface}" if self.interface else ""
+        return f"{self.protocol} {self.address} port {self.port}{iif} mark {self.fwmark}"
+
+
+def _address(text: str) -> str:
+    """A host address or a network, canonical: "192.0.2.1", "198.18.0.0/15"."""
+    if "/" not in text:
+        return ipaddress.ip_address(text).compressed
+    network = ipaddress.ip_network(text)  # strict: host bits set is an error
+    if network.prefixlen == network.max_prefixlen:
+        return network.network_address.compressed
+    return network.compressed
 
 
 def parse_marks(rules: list[dict]) -> list[Mark]:
-    """Wanted marks from ``[{fwmark, address, protocol, port}]``, checked and made
-    canonical (compressed IPv6, ``"N:N"`` as ``"N"``), duplicates dropped, order kept."""
+    """Wanted marks from ``[{fwmark, address, protocol, port, interface?}]``, checked and
+    made canonical (compressed IPv6, ``"N:N"`` as ``"N"``, a /32 as its address),
+    duplicates dropped, order kept."""
     marks: list[Mark] = []
     for i, rule in enumerate(rules):
         where = f"rules[{i}]"
         try:
             fwmark = int(rule["fwmark"])
-            address = ipaddress.ip_address(str(rule["address"]).strip()).compressed
+            address = _address(str(rule["address"]).strip())
             protocol = str(rule["protocol"]).lower()
             port = str(rule["port"]).strip()
         except KeyError as exc:
             raise FwmarkError(f"{where}: {exc.args[0]} is required") from None
         except (TypeError, ValueError) as exc:
             raise FwmarkError(f"{where}: {exc}") from None
+        interface = rule.get("interface") or None
+        if interface is not None and not _interface_ok(str(interface)):
+            raise FwmarkError(f"{where}: interface {interface!r} is not an interface name")
         if not 1 <= fwmark <= MARK_MAX:
             raise FwmarkError(f"{where}: fwmark must be from 1 to {MARK_MAX}, got {fwmark}")
         if protocol not in PROTOCOLS:
@@ -124,10 +155,16 @@ def parse_marks(rules: list[dict]) -> list[Mark]:
             raise FwmarkError(f'{where}: port must be "N" or "FIRST:LAST", got {port!r}') from None
         if not (1 <= lo <= hi <= 65535):
             raise FwmarkError(f"{where}: port {port!r} is not within 1..65535 in order")
-        mark = Mark(fwmark, address, protocol, str(lo) if lo == hi else f"{lo}:{hi}")
+        port = str(lo) if lo == hi else f"{lo}:{hi}"
+        mark = Mark(fwmark, address, protocol, port, str(interface) if interface else None)
         if mark not in marks:
             marks.append(mark)
     return marks
+
+
+def _interface_ok(name: str) -> bool:
+    """A Linux interface name (at most 15 bytes, no blank, slash or quote)."""
+    return 0 < len(name) <= 15 and not any(c in name for c in " /\"'\t\n:")
 
 
 # ---------------------------------------------------------------------------- facts
@@ -216,7 +253,16 @@ def _nft_mark(rule: dict) -> Mark | None:
     try:
         if rule.get("chain") != NFT_CHAIN:
             return None
-        addr, dport, mangle = rule["expr"]
+        exprs = list(rule["expr"])
+        interface = None
+        if len(exprs) == 4:
+            iif = exprs.pop(0)["match"]
+            if iif["op"] != "==" or iif["left"] != {"meta": {"key": "iifname"}}:
+                return None
+            interface = iif["right"]
+            if not isinstance(interface, str):
+                return None
+        addr, dport, mangle = exprs
         a, p, m = addr["match"], dport["match"], mangle["mangle"]
         if a["op"] != "==" or p["op"] != "==":
             return None
@@ -232,14 +278,138 @@ def _nft_mark(rule: dict) -> Mark | None:
             port = f"{lo}:{hi}"
         else:
             port = str(int(right))
-        address = ipaddress.ip_address(a["right"])
+        dest = a["right"]
+        if isinstance(dest, dict):
+            dest = f"{dest['prefix']['addr']}/{int(dest['prefix']['len'])}"
+        address = ipaddress.ip_network(dest)
         if (address.version == 6) != (ip == "ip6"):
             return None
-        return parse_marks(
-            [{"fwmark": m["value"], "address": a["right"], "protocol": proto, "port": port}]
-        )[0]
+        rule_ = {"fwmark": m["value"], "address": dest, "protocol": proto, "port": port}
+        return parse_marks([{**rule_, "interface": interface}])[0]
     except (KeyError, TypeError, ValueError, FwmarkError, AttributeError):
         return None
+
+
+@dataclass(frozen=True)
+class LocalDelivery:
+    """Marks whose packets the host delivers to itself although they are addressed to
+    others (IPVS schedules only local packets): one policy rule per mark, priority
+    ``priority``, looking up ``table``, whose one route is ``local default dev lo``."""
+
+    marks: tuple[int, ...] = ()
+    table: int = 101
+    priority: int = 101
+
+    def rule(self, fwmark: int) -> str:
+        return f"priority {self.priority} fwmark 0x{fwmark:x} lookup {self.table}"
+
+    def wanted_rules(self) -> list[tuple[int, int]]:
+        return [(self.priority, m) for m in self.marks]
+
+    def wanted_routes(self) -> list[str]:
+        return [LOCAL_ROUTE] if self.marks else []
+
+
+LOCAL_ROUTE = "local default dev lo"
+
+
+@dataclass
+class LocalRouting:
+    """The policy rules that look up the table of local delivery, and its routes."""
+
+    rules: list[tuple[int, int | None]]  # (priority, fwmark or None for another rule)
+    routes: list[str]  # "TYPE DST dev DEV", as LOCAL_ROUTE
+
+    @classmethod
+    def parse(cls, rules_json: str, routes_json: str, table: int) -> LocalRouting:
+        try:
+            rules = [
+                (int(r["priority"]), int(r["fwmark"], 16) if "fwmark" in r else None)
+                for r in json.loads(rules_json or "[]")
+                if str(r.get("table")) == str(table)
+            ]
+            routes = [
+                f"{r.get('type', 'unicast')} {r['dst']} dev {r.get('dev')}"
+                for r in json.loads(routes_json or "[]")
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FwmarkError(f"cannot read `ip -j rule/route` output: {exc}") from None
+        return cls(sorted(rules, key=str), routes)
+
+    def listing(self, table: int) -> list[str]:
+        rules = [
+            f"ip rule: priority {p} fwmark 0x{m:x} lookup {table}"
+            if m is not None
+            else f"ip rule: priority {p} (not a mark) lookup {table}"
+            for p, m in self.rules
+        ]
+        return rules + [f"ip route table {table}: {r}" for r in self.routes]
+
+
+def read_local(run, delivery: LocalDelivery) -> LocalRouting:
+    rc, rules, err = run(["ip", "-j", "-4", "rule", "show"])
+    if rc:
+        raise FwmarkError(f"cannot list the policy rules: {_err(rc, rules, err)}")
+    rc, routes, err = run(["ip", "-j", "-4", "route", "show", "table", str(delivery.table)])
+    if rc and "table does not exist" in (err or ""):
+        routes = "[]"  # a table comes into being with its first route
+    elif rc:
+        raise FwmarkError(f"cannot list table {delivery.table}: {_err(rc, routes, err)}")
+    return LocalRouting.parse(rules, routes, delivery.table)
+
+
+def render_local(delivery: LocalDelivery) -> str:
+    """The boot script of the local delivery: the same rules and route as live."""
+    # idempotent: a rerun of the unit adds no second rule
+    rules = "".join(
+        f"ip -4 rule del {delivery.rule(m)} 2>/dev/null\nip -4 rule add {delivery.rule(m)}\n"
+        for m in delivery.marks
+    )
+    return (
+        f"#!/bin/sh\n# {HEADER}\n"
+        "# Marked packets delivered locally; run at boot by lvs-director.service.\n"
+        f"PATH=/usr/sbin:/usr/bin:/sbin:/bin\n{rules}"
+        f"ip -4 route replace {LOCAL_ROUTE} table {delivery.table}\n"
+    )
+
+
+def _plan_local(delivery: LocalDelivery, facts: Facts, result: Plan) -> None:
+    have = facts.local or LocalRouting([], [])
+    table = str(delivery.table)
+    result.before += have.listing(delivery.table)
+    wanted = LocalRouting(sorted(delivery.wanted_rules(), key=str), delivery.wanted_routes())
+    result.after += wanted.listing(delivery.table)
+    for prio, mark in have.rules:
+        if (prio, mark) in wanted.rules:
+            continue
+        sel = ["fwmark", f"0x{mark:x}"] if mark is not None else []
+        result.operations.append(f"delete policy rule {prio} of table {table}")
+        result.commands.append(
+            Command(["ip", "-4", "rule", "del", "priority", str(prio), *sel, "lookup", table])
+        )
+    for prio, mark in wanted.rules:
+        if (prio, mark) not in have.rules:
+            result.operations.append(f"deliver mark {mark} locally (policy rule {prio})")
+            result.commands.append(
+                Command(["ip", "-4", "rule", "add", *delivery.rule(mark).split()])
+            )
+    if have.routes != wanted.routes:
+        if have.routes:
+            result.operations.append(f"flush table {table}")
+            result.commands.append(Command(["ip", "-4", "route", "flush", "table", table]))
+        if wanted.routes:
+            result.operations.append(f"add route {LOCAL_ROUTE} (table {table})")
+            result.commands.append(
+                Command(["ip", "-4", "route", "add", *LOCAL_ROUTE.split(), "table", table])
+            )
+    content = render_local(delivery) if delivery.marks else None
+    have_file = facts.boot_files.get(LOCAL_BOOT_FILE)
+    if content is not None and have_file != content:
+        result.write[LOCAL_BOOT_FILE] = content
+        result.operations.append(f"{'write' if have_file is None else 'update'} {LOCAL_BOOT_FILE}")
+    elif content is None and have_file is not None:
+        result.remove.append(LOCAL_BOOT_FILE)
+        result.operations.append(f"remove {LOCAL_BOOT_FILE}")
 
 
 @dataclass
@@ -258,6 +428,7 @@ class Facts:
     legacy_chains: dict[int, LegacyChain] = field(default_factory=dict)
     boot_files: dict[str, str | None] = field(default_factory=dict)  # name -> content
     requested: str = "auto"  # the backend asked for
+    local: LocalRouting | None = None  # read when marks are delivered locally, or were
 
     def missing(self) -> str:
         """Why no backend can be used, naming what is missing."""
@@ -346,7 +517,12 @@ def missing_message(nft: str | None, legacy: str | None) -> str:
 
 
 def read_facts(
-    run, marks: list[Mark], backend: str = "auto", boot_dir: str = BOOT_DIR, read_file=None
+    run,
+    marks: list[Mark],
+    backend: str = "auto",
+    boot_dir: str = BOOT_DIR,
+    read_file=None,
+    delivery: LocalDelivery | None = None,
 ) -> tuple[str | None, Facts]:
     """Probe and read the host: (the backend to use or None, the facts).
 
@@ -379,8 +555,12 @@ def read_facts(
             facts.nft_table = NftTable.parse(out)
         elif "No such file or directory" not in (err + out):
             raise FwmarkError(f"cannot list table {NFT_FAMILY} {NFT_TABLE}: {_err(rc, out, err)}")
-    for name in BOOT_FILES.values():
+    for name in (*BOOT_FILES.values(), LOCAL_BOOT_FILE):
         facts.boot_files[name] = read_file(f"{boot_dir}/{name}")
+    # the routing is read when it is wanted or its boot file says it was set up
+    delivery = delivery or LocalDelivery()
+    if delivery.marks or facts.boot_files[LOCAL_BOOT_FILE] is not None:
+        facts.local = read_local(run, delivery)
     return use, facts
 
 
@@ -491,11 +671,18 @@ def _describe_iptables(marks: list[Mark]):
     return describe
 
 
-def plan(marks: list[Mark], use: str | None, facts: Facts) -> Plan:
+def plan(
+    marks: list[Mark], use: str | None, facts: Facts, delivery: LocalDelivery | None = None
+) -> Plan:
     """The operations that make the host's marks, live and at boot, equal ``marks``
-    with backend ``use`` (from read_facts). Refuses marks without a backend."""
+    with backend ``use`` (from read_facts), and its local delivery ``delivery``.
+    Refuses marks without a backend, and local delivery of marks that are not set."""
     if marks and use is None:
         raise FwmarkError(facts.missing())
+    delivery = delivery or LocalDelivery()
+    unset = sorted(set(delivery.marks) - {m.fwmark for m in marks})
+    if unset:
+        raise FwmarkError(f"local delivery of marks no rule sets: {unset}")
     families = {m.family for m in marks}
     if use == IPTABLES and 6 in families and facts.legacy[6] is not None:
         raise FwmarkError(
@@ -517,6 +704,8 @@ def plan(marks: list[Mark], use: str | None, facts: Facts) -> Plan:
         elif have is not None:
             result.remove.append(name)
             result.operations.append(f"remove {name}")
+    if delivery.marks or facts.local is not None or facts.boot_files.get(LOCAL_BOOT_FILE):
+        _plan_local(delivery, facts, result)
     return result
 
 

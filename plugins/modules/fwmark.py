@@ -26,6 +26,12 @@ description:
     C(nft -f)) or C(fwmark.sh) (a script that runs C(iptables-legacy-restore --noflush)),
     in O(boot_dir), from the same rules as the live state, so live and boot cannot
     drift. RV(boot_command) is the command a boot unit runs to load it.
+  - With O(local_delivery), packets of those marks are delivered to the host itself
+    although they are addressed to others (a policy rule per mark looking up
+    O(local_table), whose one route is C(local default dev lo)), so that IPVS schedules
+    traffic the host would otherwise forward, such as a transparent cache cluster's web
+    traffic. Rules of other marks that look up that table are removed; the same rules
+    and route are written to C(fwmark-local.sh) for boot (RV(local_boot_command)).
   - With no rules, the collection's table, chain and boot files are removed.
   - What the collection owns on the backend not in use (a table left by nftables, a
     chain left by iptables-legacy, the other boot file) is removed too. Legacy tables
@@ -55,9 +61,14 @@ options:
         required: true
       address:
         description:
-          - Destination IPv4 or IPv6 address (the VIP), without a prefix.
+          - Destination IPv4 or IPv6 address (the VIP), or a network with its prefix
+            (C(198.18.0.0/15)) for traffic the host forwards.
         type: str
         required: true
+      interface:
+        description:
+          - Only packets arriving on this interface; any interface when omitted.
+        type: str
       protocol:
         description:
           - Transport protocol.
@@ -69,6 +80,22 @@ options:
           - Destination port C("554") or range C("6970:6999").
         type: str
         required: true
+  local_delivery:
+    description:
+      - Marks whose packets are delivered locally (each must be set by a rule).
+    type: list
+    elements: int
+    default: []
+  local_table:
+    description:
+      - The routing table of the local delivery (1 to 252), owned by this module.
+    type: int
+    default: 101
+  local_priority:
+    description:
+      - The priority of the local delivery's policy rules; before C(main) (32766).
+    type: int
+    default: 101
   backend:
     description:
       - V(auto) probes and takes nftables when it works, else iptables-legacy. Naming a
@@ -211,6 +238,11 @@ boot_command:
   returned: always
   type: str
   sample: /bin/sh /etc/lvs/fwmark.sh
+local_boot_command:
+  description: The command that sets up the local delivery at boot; null without it.
+  returned: always
+  type: str
+  sample: /bin/sh /etc/lvs/fwmark-local.sh
 """
 
 import os
@@ -220,8 +252,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.cluster.plugins.module_utils.fwmark import (
     BOOT_COMMANDS,
     IPTABLES,
+    LOCAL_BOOT_FILE,
     NFTABLES,
     FwmarkError,
+    LocalDelivery,
     Plan,
     parse_marks,
     plan,
@@ -235,6 +269,7 @@ RULE_SPEC = {
     "address": {"type": "str", "required": True},
     "protocol": {"type": "str", "required": True, "choices": ["tcp", "udp", "sctp"]},
     "port": {"type": "str", "required": True},
+    "interface": {"type": "str"},
 }
 
 
@@ -280,6 +315,9 @@ def main():
                 "choices": ["auto", NFTABLES, IPTABLES],
             },
             "boot_dir": {"type": "path", "default": "/etc/lvs"},
+            "local_delivery": {"type": "list", "elements": "int", "default": []},
+            "local_table": {"type": "int", "default": 101},
+            "local_priority": {"type": "int", "default": 101},
             "probe_only": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
@@ -298,12 +336,21 @@ def main():
             rules=[],
             boot_file=None,
             boot_command=None,
+            local_boot_command=None,
         )
 
+    p = module.params
+    if not 1 <= p["local_table"] <= 252:
+        module.fail_json(msg=f"local_table {p['local_table']}: must be 1..252")
+    if not 1 <= p["local_priority"] <= 32765:
+        module.fail_json(msg=f"local_priority {p['local_priority']}: must be 1..32765")
+    delivery = LocalDelivery(
+        tuple(dict.fromkeys(p["local_delivery"])), p["local_table"], p["local_priority"]
+    )
     try:
-        marks = parse_marks(module.params["rules"])
-        use, facts = read_facts(run, marks, module.params["backend"], boot_dir)
-        result = plan(marks, use, facts)
+        marks = parse_marks(p["rules"])
+        use, facts = read_facts(run, marks, p["backend"], boot_dir, delivery=delivery)
+        result = plan(marks, use, facts, delivery)
     except FwmarkError as exc:
         module.fail_json(msg=str(exc))
 
@@ -322,6 +369,9 @@ def main():
         "rules": result.after if not module.check_mode else result.before,
         "boot_file": boot_file,
         "boot_command": BOOT_COMMANDS[result.backend].format(path=boot_file) if boot_file else None,
+        "local_boot_command": f"/bin/sh {os.path.join(boot_dir, LOCAL_BOOT_FILE)}"
+        if delivery.marks
+        else None,
     }
     if module._diff:
         out["diff"] = diff(result, facts, boot_dir)
@@ -350,8 +400,8 @@ def main():
         module.fail_json(msg=f"cannot write the boot files in {boot_dir}: {exc}", **out)
 
     # read back: the live rules must now be the wanted ones
-    _, again = read_facts(run, marks, module.params["backend"], boot_dir)
-    check = plan(marks, use, again)
+    _, again = read_facts(run, marks, p["backend"], boot_dir, delivery=delivery)
+    check = plan(marks, use, again, delivery)
     if check.commands:
         module.fail_json(
             msg="the marks differ from the wanted ones after the change: "

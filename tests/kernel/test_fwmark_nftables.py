@@ -130,3 +130,77 @@ def test_moving_from_iptables_legacy_to_nftables_cleans_up(netns):
     mangle = netns.sh("iptables-legacy -t mangle -S").stdout
     assert "LVS_FWMARK" not in mangle and "-A PREROUTING -s 10.0.0.1/32 -j ACCEPT" in mangle
     assert sorted(p.name for p in netns.boot_dir.iterdir()) == ["fwmark.nft"]
+
+
+TRANSPARENT = {
+    "fwmark": 7,
+    "address": "198.18.0.0/15",
+    "protocol": "tcp",
+    "port": "80",
+    "interface": "up0",
+}
+
+
+@pytest.mark.parametrize("backend", ["nftables", "iptables-legacy"])
+def test_forwarded_web_traffic_is_marked_and_delivered_locally(netns, backend):
+    """A host that routes (like a director in the clients' path to the web) takes the
+    TCP port 80 traffic it would forward to 198.18.0.0/15 for itself: a listener on the
+    host accepts a connection addressed to an origin. (IPVS takes such packets at local
+    input and sends them on; a socket must be IP_TRANSPARENT to answer from an address
+    that is not the host's, which is what this listener does.)"""
+    client = f"{netns.name}-c"
+    subprocess.run(["ip", "netns", "add", client], check=True)
+    try:
+        netns.sh(
+            f"ip link add up0 type veth peer name cl0 netns {client} && "
+            "ip addr add 203.0.113.1/24 dev up0 && ip link set up0 up && ip link set lo up && "
+            "sysctl -qw net.ipv4.ip_forward=1"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", client, "sh", "-c",
+             "ip addr add 203.0.113.10/24 dev cl0 && ip link set cl0 up && "
+             "ip link set lo up && ip route add default via 203.0.113.1"],
+            check=True,
+        )  # fmt: skip
+        args = {"rules": [TRANSPARENT], "local_delivery": [7], "backend": backend}
+        first = netns.module(args)
+        assert first["changed"] and first["local_boot_command"].endswith("/fwmark-local.sh")
+        assert "deliver mark 7 locally (policy rule 101)" in first["operations"]
+        assert "fwmark 0x7 lookup 101" in netns.sh("ip -4 rule show").stdout
+        assert not netns.module(args)["changed"]
+
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", netns.name, sys.executable, "-c",
+             "import socket; s = socket.socket(); s.setsockopt(socket.SOL_IP, 19, 1); "
+             "s.bind(('0.0.0.0', 80)); s.listen(); c, a = s.accept(); "
+             "c.sendall(('to ' + c.getsockname()[0]).encode()); c.close()"],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            got = subprocess.run(
+                ["ip", "netns", "exec", client, sys.executable, "-c",
+                 "import socket, time\n"
+                 "for _ in range(50):\n"
+                 "    try:\n"
+                 "        s = socket.create_connection(('198.18.0.5', 80), timeout=2); break\n"
+                 "    except ConnectionRefusedError: time.sleep(0.1)\n"
+                 "print(s.recv(100).decode())"],
+                capture_output=True, text=True, timeout=30,
+            )  # fmt: skip
+        finally:
+            server.kill()
+        # the host answered as the origin address the client asked for
+        assert got.stdout.strip() == "to 198.18.0.5", got.stderr
+
+        # live state lost (a reboot): the boot files bring it back
+        netns.sh("ip -4 rule del priority 101 fwmark 0x7 lookup 101 && ip route flush table 101")
+        netns.sh(first["local_boot_command"] + " && " + first["local_boot_command"])
+        assert netns.sh("ip -4 rule show").stdout.count("lookup 101") == 1
+        assert not netns.module(args)["changed"]
+
+        gone = netns.module({"rules": [], "backend": backend})
+        assert gone["changed"] and "lookup 101" not in netns.sh("ip -4 rule show").stdout
+        assert netns.sh("ip -4 route show table 101", check=False).stdout == ""
+        assert not list(netns.boot_dir.iterdir())
+    finally:
+        subprocess.run(["ip", "netns", "del", client], check=False)

@@ -8,6 +8,9 @@ Debian 12) captured in a private network namespace:
                          an undeclared 192.0.2.60 mark, the jump, and foreign rules in
                          PREROUTING and OUTPUT
   ip6tables_mangle.txt   `ip6tables-legacy -t mangle -S` with one IPv6 mark
+  nft_transparent.json   the table holding TRANSPARENT (a network from an interface) and
+                         RTSP[0]
+The `ip -j` listings of the local delivery below are real output of iproute2 6.1.
 """
 
 from pathlib import Path
@@ -79,6 +82,15 @@ def nft_facts(table=None, legacy=None, boot=None):
     return facts
 
 
+TRANSPARENT = {
+    "fwmark": 1,
+    "address": "198.18.0.0/15",
+    "protocol": "tcp",
+    "port": "80",
+    "interface": "eth0",
+}
+
+
 def marks(*rules):
     return parse_marks(list(rules))
 
@@ -107,7 +119,10 @@ def test_wanted_marks_are_canonical_and_deduplicated():
     [
         ({**RTSP[0], "fwmark": 0}, "fwmark must be from 1 to 4294967295"),
         ({**RTSP[0], "fwmark": 2**32}, "fwmark must be from 1"),
-        ({**RTSP[0], "address": "192.0.2.0/24"}, "does not appear to be an IPv4 or IPv6"),
+        ({**RTSP[0], "address": "192.0.2.1/24"}, "has host bits set"),
+        ({**RTSP[0], "address": "192.0.2.0/33"}, "does not appear to be an IPv4 or IPv6 network"),
+        ({**RTSP[0], "interface": "eth 0"}, "'eth 0' is not an interface name"),
+        ({**RTSP[0], "interface": "a-very-long-name0"}, "is not an interface name"),
         ({**RTSP[0], "protocol": "icmp"}, "protocol must be one of tcp, udp, sctp"),
         ({**RTSP[0], "port": "0"}, "not within 1..65535"),
         ({**RTSP[0], "port": "7000:6970"}, "not within 1..65535 in order"),
@@ -121,6 +136,22 @@ def test_bad_marks_are_refused(rule, message):
 
 
 # ---------------------------------------------------------------- reading the listings
+
+
+def test_a_network_from_an_interface_is_written_as_the_tools_print_it():
+    (mark,) = marks(TRANSPARENT)
+    assert mark.iptables() == (
+        "-A LVS_FWMARK -d 198.18.0.0/15 -i eth0 -p tcp -m tcp --dport 80 "
+        "-j MARK --set-xmark 0x1/0xffffffff"
+    )  # as `iptables-legacy -t mangle -S` printed the rule added with -i, -d, --dport
+    assert mark.nft() == (
+        'iifname "eth0" ip daddr 198.18.0.0/15 tcp dport 80 meta mark set 0x00000001'
+    )
+    # a /32 is its address, and without an interface the rule is the plain VIP one
+    (host,) = marks({**RTSP[0], "address": "192.0.2.50/32"})
+    assert host == marks(RTSP[0])[0] and host.interface is None
+    table = NftTable.parse((FIXTURES / "nft_transparent.json").read_text())
+    assert table.shape_ok and table.rules == marks(TRANSPARENT, RTSP[0])
 
 
 def test_legacy_listing_keeps_only_the_collections_chain():
@@ -423,7 +454,8 @@ def test_read_facts(host, backend, wanted, used, calls):
     use, facts = read_facts(host.run, marks(*wanted), backend, read_file=host.read)
     assert use == used
     assert host.calls == calls
-    assert facts.boot_files == {"fwmark.nft": None, "fwmark.sh": None}
+    assert facts.boot_files == {"fwmark.nft": None, "fwmark.sh": None, "fwmark-local.sh": None}
+    assert facts.local is None  # no local delivery wanted or set up: not read
 
 
 @pytest.mark.parametrize(
@@ -438,3 +470,78 @@ def test_probe_backend(host, backend, reason):
     got, why = probe_backend(host.run)
     assert got == backend and reason in why
     assert not any("list table" in c or "restore" in c for c in host.calls)  # reads only
+
+
+# ---------------------------------------------------------------- local delivery
+
+RULES_JSON = (
+    '[{"priority":0,"src":"all","table":"local"},'
+    '{"priority":101,"src":"all","fwmark":"0x1","table":"101"},'
+    '{"priority":32766,"src":"all","table":"main"},'
+    '{"priority":32767,"src":"all","table":"default"}]'
+)
+ROUTES_JSON = '[{"type":"local","dst":"default","dev":"lo","scope":"host","flags":[]}]'
+DELIVER_1 = fw.LocalDelivery(marks=(1,))
+
+
+def local_facts(rules="[]", routes="[]", boot_file=None):
+    facts = legacy_facts(
+        "-N LVS_FWMARK\n-A PREROUTING -j LVS_FWMARK\n" + marks(TRANSPARENT)[0].iptables(),
+        boot={**boot(IPTABLES, [TRANSPARENT]), fw.LOCAL_BOOT_FILE: boot_file},
+    )
+    facts.local = fw.LocalRouting.parse(rules, routes, 101)
+    return facts
+
+
+def test_local_delivery_from_nothing_adds_the_rule_the_route_and_the_boot_script():
+    result = plan(marks(TRANSPARENT), IPTABLES, local_facts(), DELIVER_1)
+    assert result.operations == [
+        "deliver mark 1 locally (policy rule 101)",
+        "add route local default dev lo (table 101)",
+        "write fwmark-local.sh",
+    ]
+    assert [str(c) for c in result.commands] == [
+        "ip -4 rule add priority 101 fwmark 0x1 lookup 101",
+        "ip -4 route add local default dev lo table 101",
+    ]
+    script = result.write[fw.LOCAL_BOOT_FILE]
+    assert "ip -4 rule add priority 101 fwmark 0x1 lookup 101\n" in script
+    assert script.endswith("ip -4 route replace local default dev lo table 101\n")
+
+
+def test_local_delivery_in_place_is_a_no_op():
+    facts = local_facts(RULES_JSON, ROUTES_JSON, fw.render_local(DELIVER_1))
+    assert facts.local.rules == [(101, 1)]
+    assert facts.local.routes == ["local default dev lo"]
+    result = plan(marks(TRANSPARENT), IPTABLES, facts, DELIVER_1)
+    assert not result.changed and result.before == result.after
+
+
+def test_local_delivery_no_longer_wanted_is_taken_down():
+    facts = local_facts(RULES_JSON, ROUTES_JSON, fw.render_local(DELIVER_1))
+    result = plan(marks(TRANSPARENT), IPTABLES, facts)
+    assert [str(c) for c in result.commands] == [
+        "ip -4 rule del priority 101 fwmark 0x1 lookup 101",
+        "ip -4 route flush table 101",
+    ]
+    assert result.remove == [fw.LOCAL_BOOT_FILE]
+
+
+def test_local_delivery_of_a_mark_no_rule_sets_is_refused():
+    with pytest.raises(FwmarkError, match=r"local delivery of marks no rule sets: \[2\]"):
+        plan(marks(TRANSPARENT), IPTABLES, local_facts(), fw.LocalDelivery(marks=(1, 2)))
+
+
+def test_local_routing_is_read_only_when_wanted_or_set_up():
+    host = Host(files={"/etc/lvs/fwmark-local.sh": "#!/bin/sh\n"})
+    calls = []
+
+    def run(argv, data=None):
+        if argv[0] == "ip":
+            calls.append(" ".join(argv))
+            return 0, RULES_JSON if "rule" in argv else ROUTES_JSON, ""
+        return host.run(argv, data)
+
+    _, facts = read_facts(run, marks(TRANSPARENT), read_file=host.read)
+    assert calls == ["ip -j -4 rule show", "ip -j -4 route show table 101"]
+    assert facts.local.rules == [(101, 1)]
