@@ -66,6 +66,8 @@ PACKAGES = [
     "gir1.2-gst-rtsp-server-1.0",
     "gstreamer1.0-plugins-base",
     "gstreamer1.0-plugins-good",
+    # caches
+    "squid",
 ]
 
 # Units that start only where a play enables them (faster boot, honest plays).
@@ -77,6 +79,7 @@ DISABLED_UNITS = [
     "rpcbind.service",
     "rpcbind.socket",
     "glusterd.service",
+    "squid.service",
     "nfs-client.target",
     "apt-daily.timer",
     "apt-daily-upgrade.timer",

@@ -280,7 +280,7 @@ BAD = [
      "service web-http-dr: nothing on real server rs1, rs2, rs3 serves tcp/80"),
     ("application-unknown-role",
      put("applications", "web", "role", value="nginx"),
-     "application web: 'nginx' is not an application of the collection (known: media, web)"),
+     "application web: 'nginx' is not an application of the collection (known: cache, media, web)"),
     ("media-range-too-small-for-sessions",
      both(MEDIA, put("applications", "media", "settings", value={"media_max_sessions": 16})),
      "application media: the RTP ports 6970:6999 hold 15 RTP/RTCP pair(s), fewer than "

@@ -99,4 +99,15 @@ KNOWN: dict[str, ApplicationSpec] = {
         shares=(("media", "media_root"),),
         settings=("media_max_sessions",),
     ),
+    "cache": ApplicationSpec(
+        role="lvs.cluster.cache",
+        ports=(
+            # what the directors tunnel here, still addressed to an origin: intercepted
+            Port("intercept", "tcp", 80, "cache_intercept_port"),
+            # plain proxy port: the siblings' fetches and the directors' health checks
+            Port("proxy", "tcp", 3128, "cache_proxy_port"),
+            Port("icp", "udp", 3130, "cache_icp_port"),
+        ),
+        settings=("cache_mem_mb", "cache_dir_mb", "cache_max_object_kb"),
+    ),
 }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.inventory import Inventory, ip
@@ -18,6 +19,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model.schema impor
     REALSERVERS_GROUP,
     SCHEDULERS,
     Check,
+    FwmarkMatch,
     Persistence,
     RealServer,
     Service,
@@ -42,6 +44,7 @@ VIP_KEYS = keys(Vip)
 SERVICE_KEYS = keys(Service)
 REAL_SERVER_KEYS = keys(RealServer)
 CHECK_KEYS = keys(Check)
+FWMARK_MATCH_KEYS = keys(FwmarkMatch)
 
 
 def check_vips(ctx: Inventory) -> dict[str, dict]:
@@ -164,7 +167,7 @@ def check_services(ctx: Inventory, vips: dict[str, dict]) -> None:
         fwmark = svc.get("fwmark")
         port = svc.get("port")
         if fwmark is not None:
-            _check_fwmark(ctx, what, svc, fwmarks)
+            _check_fwmark(ctx, what, svc, fwmarks, vip)
         else:
             protocol = svc.get("protocol", SERVICE["protocol"])
             if protocol not in PROTOCOLS:
@@ -200,7 +203,40 @@ def check_services(ctx: Inventory, vips: dict[str, dict]) -> None:
             ctx.err(f"{what}: inhibit_on_failure {inhibit!r} must be true or false")
 
 
-def _check_fwmark(ctx: Inventory, what: str, svc: Mapping, fwmarks: dict[int, str]) -> None:
+def _check_destinations(ctx: Inventory, what: str, svc: Mapping, destinations, vip) -> None:
+    """A transparent match: networks the clients address, which the directors take for
+    themselves. None may hold a segment of the cluster (the directors would take the
+    traffic to their own hosts, the caches' fetches included, and loop)."""
+    if not isinstance(destinations, list) or not destinations:
+        ctx.err(f"{what}: fwmark_match destinations must be a list of networks")
+        return
+    method = svc.get("method", SERVICE["method"])
+    if method == "nat":
+        ctx.err(
+            f"{what}: destinations with NAT: the real servers must see the address the "
+            "client asked for (use tun or dr)"
+        )
+    for text in destinations:
+        try:
+            network = ipaddress.ip_network(str(text))
+        except ValueError as exc:
+            ctx.err(f"{what}: fwmark_match destination {text!r}: {exc}")
+            continue
+        if vip is not None and network.version != vip["address"].version:
+            ctx.err(f"{what}: destination {network} is not of the VIP's address family")
+            continue
+        for name, seg in ctx.segments.items():
+            if network.overlaps(seg.network):
+                ctx.err(
+                    f"{what}: destination {network} overlaps segment {name} "
+                    f"({seg.network}): the directors would take traffic to the cluster's "
+                    "own hosts"
+                )
+        if vip is not None and vip["address"] in network:
+            ctx.err(f"{what}: destination {network} holds the VIP {vip['address']}")
+
+
+def _check_fwmark(ctx: Inventory, what: str, svc: Mapping, fwmarks: dict[int, str], vip) -> None:
     fwmark = svc["fwmark"]
     if svc.get("port") is not None or svc.get("protocol") is not None:
         ctx.err(
@@ -221,6 +257,9 @@ def _check_fwmark(ctx: Inventory, what: str, svc: Mapping, fwmarks: dict[int, st
         if not isinstance(match, Mapping):
             ctx.err(f"{what}: fwmark_match item {match!r} must be {{protocol, port}}")
             continue
+        ctx.unknown_keys(f"{what} fwmark_match", match, FWMARK_MATCH_KEYS)
+        if "destinations" in match:
+            _check_destinations(ctx, what, svc, match["destinations"], vip)
         if match.get("protocol") not in PROTOCOLS:
             ctx.err(f"{what}: fwmark_match protocol {match.get('protocol')!r} is unknown")
         if port_range(match.get("port")) is None:

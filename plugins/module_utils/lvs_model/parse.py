@@ -9,6 +9,7 @@ share's client groups) is resolved here once.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from collections.abc import Mapping
 
 from ansible_collections.lvs.cluster.plugins.module_utils.lvs_model import check_services
@@ -47,6 +48,11 @@ def _frozen(value):
     if isinstance(value, _TUPLES):
         return tuple(_frozen(v) for v in value)
     return value
+
+
+def _networks(values) -> list[str]:
+    """Networks in canonical text ("198.18.0.0/15"), each once."""
+    return list(dict.fromkeys(str(ipaddress.ip_network(str(v))) for v in values))
 
 
 def _names(value) -> tuple[str, ...]:
@@ -139,7 +145,10 @@ def _service(raw: Mapping, inv: Inventory, vips: Mapping[str, dict]) -> Service:
         raw,
         vip=vip["name"],
         real_servers=tuple(real_servers),
-        fwmark_match=tuple(build(FwmarkMatch, m) for m in raw.get("fwmark_match") or []),
+        fwmark_match=tuple(
+            build(FwmarkMatch, m, destinations=tuple(_networks(m.get("destinations") or [])))
+            for m in raw.get("fwmark_match") or []
+        ),
         persistence=build(Persistence, raw["persistence"]) if raw.get("persistence") else None,
         check=_check(raw.get("check")),
         sorry_server=build(SorryServer, sorry) if sorry else None,

@@ -72,7 +72,8 @@ def director_vars(model: Model, host: str) -> dict:
             for v in model.vips
         ],
         "lvs_director_virtual_servers": services,
-        "lvs_director_fwmark_rules": fwmark_rules(model),
+        "lvs_director_fwmark_rules": fwmark_rules(model, host),
+        "lvs_director_fwmark_local": local_marks(model),
         "lvs_director_sync_daemon": _sync(model, host),
         "lvs_director_timeouts": dict(model.timeouts),
         "lvs_director_sysctls": _sysctls(model),
@@ -163,17 +164,35 @@ def virtual_server(model: Model, svc: Service) -> dict:
     }
 
 
-def fwmark_rules(model: Model) -> list[dict]:
+def fwmark_rules(model: Model, host: str) -> list[dict]:
+    """The director's marks: packets to the VIP, or (a transparent match) packets to the
+    match's destinations that arrive on the director's interface on the VIP's segment."""
+    rules = []
+    for svc in model.services:
+        if svc.fwmark is None:
+            continue
+        vip = model.vip[svc.vip]
+        for match in svc.fwmark_match:
+            rule = {
+                "fwmark": svc.fwmark,
+                "protocol": match.protocol,
+                "port": port_text(*port_range(match.port)),
+            }
+            if not match.destinations:
+                rules.append({**rule, "address": vip.address})
+            interface = model.nic_on(host, vip.segment).name
+            rules += [
+                {**rule, "address": net, "interface": interface} for net in match.destinations
+            ]
+    return rules
+
+
+def local_marks(model: Model) -> list[int]:
+    """Marks of the transparent services, which the directors deliver locally."""
     return [
-        {
-            "fwmark": svc.fwmark,
-            "address": model.vip[svc.vip].address,
-            "protocol": match.protocol,
-            "port": port_text(*port_range(match.port)),
-        }
+        svc.fwmark
         for svc in model.services
-        if svc.fwmark is not None
-        for match in svc.fwmark_match
+        if svc.fwmark is not None and any(m.destinations for m in svc.fwmark_match)
     ]
 
 
@@ -373,7 +392,23 @@ def _media_vars(model: Model, app: Application, host: str, controller: dict) -> 
     }
 
 
-_EXTRA = {"web": _web_vars, "media": _media_vars}
+def _cache_vars(model: Model, app: Application, host: str, controller: dict) -> dict:
+    # ICP siblings: the other hosts of this application, at their first address; the
+    # directors (their health checks) may use the plain proxy port too
+    def address(name: str) -> str:
+        return str(model.host_nics[name][0].ip)
+
+    return {
+        "cache_peers": [
+            {"name": peer, "address": address(peer)} for peer in app.host_names if peer != host
+        ],
+        "cache_allowed_sources": [
+            str(nic.ip) for director in model.directors for nic in model.host_nics[director]
+        ],
+    }
+
+
+_EXTRA = {"web": _web_vars, "media": _media_vars, "cache": _cache_vars}
 
 
 # -- what a host must be able to do -----------------------------------------------------

@@ -224,6 +224,10 @@ class RealServer:
 class FwmarkMatch:
     protocol: str
     port: int | str
+    # networks the clients address (not the VIP): a transparent service, whose traffic
+    # the directors would forward; they mark it on the VIP's segment and deliver it
+    # locally, so IPVS schedules it (a cache cluster in the clients' path to the web)
+    destinations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
