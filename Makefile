@@ -115,6 +115,7 @@ bench: image
 	python bench/failover.py
 	python bench/plan_scale.py
 	python bench/media.py
+	python bench/cache_hit.py
 
 build: deps
 	ansible-galaxy collection build --force --output-path build

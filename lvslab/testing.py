@@ -175,19 +175,20 @@ class Lab:
         )
 
     def client(
-        self, *cmd: str, timeout: float = 600, address: str | None = None
+        self, *cmd: str, timeout: float = 600, address: str | None = None, input: str | None = None
     ) -> subprocess.CompletedProcess:
         """Run a command on the client side; with an address, in a client namespace that
-        holds that one address (lvslab client --address)."""
+        holds that one address (lvslab client --address); ``input`` is its stdin."""
         space = self.state["client_netns"]
         if address:
             space = lablib.client_namespace(self.name, address)
+        stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
         return subprocess.run(
             ["ip", "netns", "exec", space, *cmd],
             capture_output=True,
             text=True,
             timeout=timeout,
-            stdin=subprocess.DEVNULL,
+            **stdin,
         )
 
     def probe(self, kind: str, url: str, *args: str, timeout: float = 600) -> dict:

@@ -182,6 +182,26 @@ def test_fwmark_service_and_rules():
     ]
 
 
+def test_transparent_service_marks_its_networks_from_the_vip_segment_and_delivers_locally():
+    m = model()
+    svc = next(s for s in m["services"] if s["name"] == "media-rtsp")
+    svc["fwmark_match"] = [{"protocol": "tcp", "port": 80, "destinations": ["198.18.0.0/15"]}]
+    svc["method"] = "tun"
+    out = _director("dir2", m)
+    # the media VIP is on the front segment: dir2's eth0
+    assert out["lvs_director_fwmark_rules"] == [
+        {
+            "fwmark": 1,
+            "protocol": "tcp",
+            "port": "80",
+            "address": "198.18.0.0/15",
+            "interface": "eth0",
+        }
+    ]
+    assert out["lvs_director_fwmark_local"] == [1]
+    assert _director()["lvs_director_fwmark_local"] == []  # VIP marks: no local delivery
+
+
 def test_sync_timeouts_and_sysctls():
     out = _director("dir2")
     assert out["lvs_director_sync_daemon"] == {"interface": "eth1", "syncid": 51}
