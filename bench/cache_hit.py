@@ -29,27 +29,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from lvslab.testing import REPO, Lab, ansible_env, up
+from lvslab.testing import Lab, converge, log, up
 from lvslab.webcache import CACHES, CLIENTS, fetch, origin_fetches, squid_log, url_set
 
 ARRANGEMENTS = [("rr", False), ("rr", True), ("lblc", True), ("lblcr", True)]
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def converge(lab: Lab, logfile: Path) -> None:
-    cmd = [str(Path(sys.executable).with_name("ansible-playbook"))]
-    for inv in lab.inventory:
-        cmd += ["-i", inv]
-    with logfile.open("w") as out:
-        proc = subprocess.run(
-            [*cmd, "site.yml"], cwd=REPO, env=ansible_env(), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    if proc.returncode:
-        raise SystemExit(f"converge failed, see {logfile}")
 
 
 def empty_caches(lab: Lab, icp: bool) -> None:

@@ -32,31 +32,12 @@ from pathlib import Path
 
 from lvslab import lab as lablib
 from lvslab.rtsp import RtspSession, make_clip, session_setup_time
-from lvslab.testing import LVSLAB, REPO, Lab, ansible_env, holds, up, wait_for
+from lvslab.testing import LVSLAB, Lab, converge, holds, log, up, wait_for
 
 VIP = "192.0.2.110"
 SERVER = "192.0.2.31"  # media1's own address
 EXPORT = "/srv/nfs/media"
 CLIENT = "203.0.113.200"
-
-
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def converge(lab: Lab, logfile: Path) -> float:
-    cmd = [str(Path(sys.executable).with_name("ansible-playbook"))]
-    for inv in lab.inventory:
-        cmd += ["-i", inv]
-    began = time.monotonic()
-    with logfile.open("w") as out:
-        proc = subprocess.run(
-            [*cmd, "site.yml"], cwd=REPO, env=ansible_env(), stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    if proc.returncode:
-        raise SystemExit(f"converge failed, see {logfile}")
-    return time.monotonic() - began
 
 
 class Stall:

@@ -231,6 +231,27 @@ def up(profile: str, name: str) -> tuple[Lab, bool]:
     return Lab(name), "already up" not in proc.stdout
 
 
+def log(msg: str) -> None:
+    """A benchmark's progress line, on stderr (stdout is its table)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def converge(lab: Lab, logfile: Path) -> float:
+    """Run site.yml on the lab, its output to logfile; seconds it took (exits on failure)."""
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook"))]
+    for inv in lab.inventory:
+        cmd += ["-i", inv]
+    began = time.monotonic()
+    with logfile.open("w") as out:
+        proc = subprocess.run(
+            [*cmd, "site.yml"], cwd=REPO, env=ansible_env(), stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    if proc.returncode:
+        raise SystemExit(f"converge failed, see {logfile}")
+    return time.monotonic() - began
+
+
 def wait_for(what: str, check, timeout: float = 60, interval: float = 0.5):
     """Poll check() until it returns something truthy; fail with `what` after timeout."""
     deadline = time.monotonic() + timeout
